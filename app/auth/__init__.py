@@ -1,0 +1,1 @@
+"""Logging in: passwords, tokens, and the session a token stands for."""

@@ -1,0 +1,117 @@
+"""JSON Web Tokens: the first token (a user, before choosing a tenant and role)
+and the full token (a session: tenant, role, organisation, language)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from app.errors import Unauthorized
+
+ALGORITHM = "HS512"
+ISSUER = "procserv"
+
+
+@dataclass(frozen=True)
+class Session:
+    """Who is calling, as a full token says."""
+
+    user_id: int
+    user_name: str
+    client_id: int
+    role_id: int
+    org_id: int
+    warehouse_id: int
+    language: str
+    session_id: str
+
+    def claims(self) -> dict[str, Any]:
+        return {
+            "sub": self.user_name,
+            "AD_User_ID": self.user_id,
+            "AD_Client_ID": self.client_id,
+            "AD_Role_ID": self.role_id,
+            "AD_Org_ID": self.org_id,
+            "M_Warehouse_ID": self.warehouse_id,
+            "AD_Language": self.language,
+            "AD_Session_ID": self.session_id,
+        }
+
+
+@dataclass(frozen=True)
+class FirstLogin:
+    """Who is calling, as a first token says: a user and the tenants they may use."""
+
+    user_id: int
+    user_name: str
+    client_ids: tuple[int, ...]
+
+
+def issue(claims: dict[str, Any], secret: str, minutes: int) -> str:
+    now = dt.datetime.now(dt.UTC)
+    payload = {
+        **claims,
+        "iss": ISSUER,
+        "iat": now,
+        "exp": now + dt.timedelta(minutes=minutes),
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(payload, secret, algorithm=ALGORITHM, headers={"kid": ISSUER})
+
+
+def issue_first(login: FirstLogin, secret: str, minutes: int) -> str:
+    claims = {
+        "sub": login.user_name,
+        "AD_User_ID": login.user_id,
+        "Clients": ",".join(str(c) for c in login.client_ids),
+    }
+    return issue(claims, secret, minutes)
+
+
+def decode(token: str, secret: str) -> dict[str, Any]:
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            issuer=ISSUER,
+            options={"require": ["exp", "iss", "sub", "AD_User_ID"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("The token has expired") from None
+    except jwt.InvalidTokenError as error:
+        raise Unauthorized(f"Invalid token: {error}") from None
+    return claims
+
+
+def session_from(claims: dict[str, Any]) -> Session | None:
+    """The session of a full token, or None for a first token."""
+    if "AD_Role_ID" not in claims or "AD_Client_ID" not in claims:
+        return None
+    try:
+        return Session(
+            user_id=int(claims["AD_User_ID"]),
+            user_name=str(claims["sub"]),
+            client_id=int(claims["AD_Client_ID"]),
+            role_id=int(claims["AD_Role_ID"]),
+            org_id=int(claims.get("AD_Org_ID", 0)),
+            warehouse_id=int(claims.get("M_Warehouse_ID", 0)),
+            language=str(claims.get("AD_Language", "en_US")),
+            session_id=str(claims.get("AD_Session_ID", "")),
+        )
+    except (TypeError, ValueError):
+        raise Unauthorized("Invalid token: malformed claims") from None
+
+
+def first_login_from(claims: dict[str, Any]) -> FirstLogin:
+    try:
+        clients = tuple(
+            int(c) for c in str(claims.get("Clients", "")).split(",") if c.strip()
+        )
+        return FirstLogin(int(claims["AD_User_ID"]), str(claims["sub"]), clients)
+    except (TypeError, ValueError):
+        raise Unauthorized("Invalid token: malformed claims") from None

@@ -1,0 +1,41 @@
+"""The ``procserv`` command: migrate a database, serve the API, run everything
+locally for development."""
+
+from __future__ import annotations
+
+import typer
+
+from app.settings import get_settings
+
+cli = typer.Typer(help="procserv: a process server behind iDempiere's Processes API.")
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply schema migrations, sync the process dictionary, seed (dev) data."""
+    from app.logs import configure_logging  # noqa: PLC0415
+    from app.migrate import migrate as run_migrations  # noqa: PLC0415
+
+    settings = get_settings()
+    configure_logging(settings)
+    run_migrations(settings)
+
+
+@cli.command()
+def web(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve the API with uvicorn."""
+    import uvicorn  # noqa: PLC0415
+
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, access_log=False)
+
+
+@cli.command()
+def dev() -> None:
+    """Start everything for development (what ``make run`` does)."""
+    from app.supervisor import run_dev  # noqa: PLC0415
+
+    raise typer.Exit(run_dev(get_settings()))
+
+
+def main() -> None:
+    cli()

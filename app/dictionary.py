@@ -1,0 +1,133 @@
+"""Reading the process dictionary for the API: processes, access, parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import psycopg
+
+from app.db import Row
+from app.odata import FilterColumn, SqlFragment
+from app.params import LookupSpec, ParameterSpec
+
+# The columns a $filter may name: those the process JSON shows, plus id, uid, slug.
+FILTER_COLUMNS: Mapping[str, FilterColumn] = {
+    "id": FilterColumn("p.ad_process_id", "integer", "id"),
+    "uid": FilterColumn("p.ad_process_uu::text", "string", "uid"),
+    "slug": FilterColumn("p.slug", "string", "slug"),
+    "ad_process_id": FilterColumn("p.ad_process_id", "integer", "AD_Process_ID"),
+    "ad_process_uu": FilterColumn("p.ad_process_uu::text", "string", "AD_Process_UU"),
+    "value": FilterColumn("p.value", "string", "Search Key"),
+    "name": FilterColumn("p.name", "string", "Name"),
+    "description": FilterColumn("p.description", "string", "Description"),
+    "help": FilterColumn("p.help", "string", "Comment/Help"),
+    "entitytype": FilterColumn("p.entitytype", "string", "Entity Type"),
+    "isreport": FilterColumn("p.isreport", "yesno", "Report"),
+    "ad_reportview_id": FilterColumn("p.ad_reportview_id", "integer", "Report View"),
+    "ad_printformat_id": FilterColumn("p.ad_printformat_id", "integer", "Print Format"),
+    "ad_workflow_id": FilterColumn("p.ad_workflow_id", "integer", "Workflow"),
+    "jasperreport": FilterColumn("p.jasperreport", "string", "Jasper Report"),
+}
+
+_PROCESS_COLUMNS = """
+p.ad_process_id, p.ad_process_uu, p.value, p.slug, p.name, p.description, p.help,
+p.entitytype, p.isreport, p.ad_reportview_id, p.ad_printformat_id, p.ad_workflow_id,
+p.jasperreport, p.allowmultipleexecution, p.queue, p.classname
+"""
+
+_LIST_PROCESSES = f"""
+SELECT {_PROCESS_COLUMNS}
+  FROM ad_process p
+  JOIN ad_process_access a
+    ON a.ad_process_id = p.ad_process_id AND a.ad_role_id = %s AND a.isactive
+ WHERE p.isactive AND p.ad_form_id IS NULL
+"""
+
+_PROCESS_BY_SLUG = f"""
+SELECT {_PROCESS_COLUMNS},
+       (SELECT a.isreadwrite FROM ad_process_access a
+         WHERE a.ad_process_id = p.ad_process_id AND a.ad_role_id = %(role_id)s
+           AND a.isactive) AS isreadwrite
+  FROM ad_process p
+ WHERE p.slug = %(slug)s AND p.isactive
+"""
+
+_PARAMETERS = """
+SELECT pp.ad_process_para_id, pp.ad_process_para_uu, pp.seqno, pp.columnname,
+       pp.name, pp.description, pp.help, pp.ad_reference_id, pp.ad_reference_value_id,
+       pp.ismandatory, pp.isrange, pp.defaultvalue, pp.defaultvalue2, pp.valuemin,
+       pp.valuemax, pp.displaylogic, pp.placeholder, pp.placeholder2, pp.entitytype,
+       r.name AS reference_name, rv.name AS reference_value_name,
+       rt.tablename AS lookup_table, rt.keycolumn AS lookup_key,
+       rt.displaycolumn AS lookup_display, rt.whereclause AS lookup_where,
+       (SELECT coalesce(json_object_agg(l.value, l.name ORDER BY l.seqno), '{}')
+          FROM ad_ref_list l
+         WHERE l.ad_reference_id = pp.ad_reference_value_id AND l.isactive
+       ) AS list_values
+  FROM ad_process_para pp
+  JOIN ad_reference r ON r.ad_reference_id = pp.ad_reference_id
+  LEFT JOIN ad_reference rv ON rv.ad_reference_id = pp.ad_reference_value_id
+  LEFT JOIN ad_ref_table rt ON rt.ad_reference_id = pp.ad_reference_value_id
+ WHERE pp.ad_process_id = %(process_id)s AND pp.isactive
+ ORDER BY pp.seqno
+"""
+
+# Lookup tables whose key is text rather than a number.
+_STRING_KEYS = frozenset({("ad_language", "ad_language")})
+
+
+async def list_processes(
+    conn: psycopg.AsyncConnection[Row], role_id: int, condition: SqlFragment | None
+) -> list[Row]:
+    query = _LIST_PROCESSES
+    params: list[object] = [role_id]
+    if condition is not None:
+        query += f" AND ({condition.text})"
+        params.extend(condition.params)
+    query += " ORDER BY p.value"
+    return await (await conn.execute(query, params)).fetchall()
+
+
+async def process_by_slug(
+    conn: psycopg.AsyncConnection[Row], slug: str, role_id: int
+) -> Row | None:
+    """The active process with this slug, with the role's access to it
+    (``isreadwrite``: None for no access, False for read-only, True)."""
+    cursor = await conn.execute(_PROCESS_BY_SLUG, {"slug": slug, "role_id": role_id})
+    return await cursor.fetchone()
+
+
+async def parameters(conn: psycopg.AsyncConnection[Row], process_id: int) -> list[Row]:
+    return await (await conn.execute(_PARAMETERS, {"process_id": process_id})).fetchall()
+
+
+def parameter_spec(row: Row) -> ParameterSpec:
+    return ParameterSpec(
+        column_name=row["columnname"],
+        name=row["name"],
+        seqno=row["seqno"],
+        reference=row["ad_reference_id"],
+        mandatory=row["ismandatory"],
+        is_range=row["isrange"],
+        default=row["defaultvalue"],
+        default_to=row["defaultvalue2"],
+        list_values=row["list_values"] or {},
+        lookup=_lookup_spec(row),
+    )
+
+
+def _lookup_spec(row: Row) -> LookupSpec | None:
+    table, key = row["lookup_table"], row["lookup_key"]
+    if table is None:
+        column = row["columnname"]
+        if row["ad_reference_id"] != 19 or not column.lower().endswith("_id"):
+            return None
+        table, key = column[:-3].lower(), column.lower()
+        return LookupSpec(table=table, key=key, display=key)
+    return LookupSpec(
+        table=table,
+        key=key,
+        display=row["lookup_display"],
+        where=row["lookup_where"] or "",
+        string_key=(table, key) in _STRING_KEYS,
+    )

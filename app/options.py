@@ -1,0 +1,100 @@
+"""The special keys of a run's body (reference §4): record and table of a button,
+report options, and the notification of a job."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from app.errors import InvalidParameter
+
+REPORT_TYPES = {"PDF": "PDF", "HTML": "HTML", "CSV": "CSV", "XLS": "XLSX", "XLSX": "XLSX"}
+NOTIFICATION_TYPES = ("B", "E", "N", "X")
+MAX_ID = 2**31 - 1
+_UUID = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    record_id: int = 0
+    table_id: int | None = None
+    model_name: str | None = None
+    report_type: str | None = None
+    is_summary: bool = False
+    print_format: str | None = None
+    notification_type: str | None = None
+
+
+def run_options(body: dict[str, Any], *, is_report: bool, is_job: bool) -> RunOptions:
+    record_id = _record_id(body.get("record-id"))
+    table_id = _id_or_none(body.get("table-id"), "table-id") if record_id else None
+    model_name = body.get("model-name") if record_id and not table_id else None
+    if model_name is not None and not isinstance(model_name, str):
+        raise _invalid("model-name", model_name, "expected a table name")
+    return RunOptions(
+        record_id=record_id,
+        table_id=table_id,
+        model_name=model_name or None,
+        report_type=_report_type(body.get("report-type")) if is_report else None,
+        is_summary=_yes_no(body.get("is-summary"), "is-summary") if is_report else False,
+        print_format=_print_format(body.get("print-format-id")),
+        notification_type=_notification(body.get("notification-type")) if is_job else None,
+    )
+
+
+def _invalid(key: str, raw: Any, expected: str) -> InvalidParameter:
+    return InvalidParameter(f"Invalid value for {key}: {json.dumps(raw)} ({expected})")
+
+
+def _record_id(raw: Any) -> int:
+    # Zero or less means "no record", as in the original.
+    value = _id_or_none(raw, "record-id")
+    return value if value is not None and value > 0 else 0
+
+
+def _id_or_none(raw: Any, key: str) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int | str):
+        raise _invalid(key, raw, "expected an integer id")
+    text = str(raw).strip()
+    if not re.fullmatch(r"-?\d{1,10}", text) or int(text) > MAX_ID:
+        raise _invalid(key, raw, "expected an integer id")
+    return int(text)
+
+
+def _report_type(raw: Any) -> str | None:
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, str) and raw.strip().upper() in REPORT_TYPES:
+        return REPORT_TYPES[raw.strip().upper()]
+    raise _invalid("report-type", raw, "expected PDF, HTML, CSV, XLS or XLSX")
+
+
+def _yes_no(raw: Any, key: str) -> bool:
+    if raw is None or raw == "":
+        return False
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.strip().lower() in ("true", "y", "false", "n"):
+        return raw.strip().lower() in ("true", "y")
+    raise _invalid(key, raw, "expected true or false")
+
+
+def _print_format(raw: Any) -> str | None:
+    if raw is None or raw == "":
+        return None
+    text = str(raw).strip() if isinstance(raw, int | str) and not isinstance(raw, bool) else ""
+    if text.isdigit() or _UUID.fullmatch(text):
+        return text
+    raise _invalid("print-format-id", raw, "expected a print format id or UUID")
+
+
+def _notification(raw: Any) -> str:
+    if raw is None or raw == "":
+        return "B"
+    if isinstance(raw, str) and raw.strip().upper() in NOTIFICATION_TYPES:
+        return raw.strip().upper()
+    raise _invalid("notification-type", raw, "expected E, N, B or X")

@@ -1,0 +1,360 @@
+"""Process parameters: from a request body to typed values and stored rows, and
+back from stored rows to the typed values a running process reads.
+
+The API coerces (and rejects with a 400 naming the parameter and the value); the
+worker reads the stored rows back with ``typed_value``. Both sides share the one
+rule of which column of ``ad_pinstance_para`` holds which type.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from app.errors import InvalidParameter, MissingParameters
+from processes.declarations import Ref
+
+TEXT_TYPES = frozenset({Ref.STRING, Ref.TEXT, Ref.TEXT_LONG, Ref.FILE_PATH})
+INTEGER_TYPES = frozenset({Ref.INTEGER, Ref.ID})
+NUMBER_TYPES = frozenset({Ref.AMOUNT, Ref.NUMBER, Ref.QUANTITY})
+LOOKUP_TYPES = frozenset({Ref.TABLE, Ref.TABLE_DIRECT, Ref.SEARCH})
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE_TIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})"
+)
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """A parameter as the dictionary holds it (one ``ad_process_para`` row)."""
+
+    column_name: str
+    name: str
+    seqno: int
+    reference: int
+    mandatory: bool = False
+    is_range: bool = False
+    default: str | None = None
+    default_to: str | None = None
+    list_values: Mapping[str, str] = field(default_factory=dict)  # value -> name
+    lookup: LookupSpec | None = None
+
+    @property
+    def property_name(self) -> str:
+        """iDempiere's JSON property: the first letter lower-cased, unless the name
+        holds an underscore (``DateOrdered`` → ``dateOrdered``, ``C_BPartner_ID``
+        unchanged)."""
+        name = self.column_name
+        return name if "_" in name else name[:1].lower() + name[1:]
+
+
+@dataclass(frozen=True)
+class LookupSpec:
+    """The table a lookup parameter takes keys of. All names come from the
+    dictionary (written from code), never from a request."""
+
+    table: str
+    key: str
+    display: str
+    where: str = ""
+    string_key: bool = False
+
+
+@dataclass(frozen=True)
+class SessionValues:
+    """What default values may name: ``@#Date@``, ``@#AD_User_ID@`` and so on."""
+
+    user_id: int
+    client_id: int
+    org_id: int
+    today: dt.date
+
+
+@dataclass
+class Coerced:
+    """A request's parameters, typed, with the rows to store and the lookups the
+    caller still has to check against the database."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    values_to: dict[str, Any] = field(default_factory=dict)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    lookups: list[tuple[ParameterSpec, Any]] = field(default_factory=list)
+
+
+def coerce_parameters(
+    specs: Sequence[ParameterSpec], body: Mapping[str, Any], session: SessionValues
+) -> Coerced:
+    """Type every parameter of the body, apply defaults and check mandatory ones
+    (decision D2). Unknown keys are ignored, as the original does (D12)."""
+    coerced = Coerced()
+    missing: list[str] = []
+    for spec in sorted(specs, key=lambda s: s.seqno):
+        value = _read(spec, body, "", spec.default, session)
+        value_to = (
+            _read(spec, body, "_to", spec.default_to, session)
+            if spec.is_range
+            else None
+        )
+        if value is None and spec.mandatory:
+            missing.append(spec.column_name)
+        coerced.values[spec.column_name] = value
+        if spec.is_range:
+            coerced.values_to[spec.column_name] = value_to
+        coerced.rows.append(_storage_row(spec, value, value_to))
+        for each in (value, value_to):
+            if each is not None and spec.lookup is not None:
+                coerced.lookups.append((spec, each))
+    if missing:
+        raise MissingParameters("Missing mandatory parameters: " + ", ".join(missing))
+    _check_ranges(specs, coerced)
+    return coerced
+
+
+def _read(
+    spec: ParameterSpec,
+    body: Mapping[str, Any],
+    suffix: str,
+    default: str | None,
+    session: SessionValues,
+) -> Any:
+    for key in (spec.property_name + suffix, spec.column_name + suffix):
+        if key in body and not _is_unset(body[key]):
+            return coerce_value(spec, body[key], shown_as=key)
+    if default is None or default == "":
+        return None
+    return coerce_value(
+        spec, _expand_default(default, session), shown_as=spec.column_name
+    )
+
+
+def _is_unset(raw: Any) -> bool:
+    # Empty strings from web services mean "not set" (iDempiere core, IDEMPIERE-3294).
+    return raw is None or raw == ""
+
+
+def _expand_default(default: str, session: SessionValues) -> Any:
+    variables: dict[str, Any] = {
+        "@#Date@": session.today.isoformat(),
+        "@#AD_User_ID@": session.user_id,
+        "@#AD_Client_ID@": session.client_id,
+        "@#AD_Org_ID@": session.org_id,
+    }
+    return variables.get(default.strip(), default)
+
+
+def _check_ranges(specs: Sequence[ParameterSpec], coerced: Coerced) -> None:
+    for spec in specs:
+        low = coerced.values.get(spec.column_name)
+        high = coerced.values_to.get(spec.column_name)
+        if low is None or high is None:
+            continue
+        try:
+            reversed_range = high < low
+        except TypeError:
+            continue
+        if reversed_range:
+            raise InvalidParameter(
+                f"Parameter {spec.column_name}: the end of the range ({high}) is "
+                f"before its start ({low})"
+            )
+
+
+# --- one value --------------------------------------------------------------
+
+
+def coerce_value(spec: ParameterSpec, raw: Any, *, shown_as: str) -> Any:
+    convert = _CONVERTERS.get(Ref(spec.reference)) if spec.reference in _KNOWN else None
+    if convert is None:
+        raise InvalidParameter(
+            f"Parameter {shown_as}: type {spec.reference} is not supported yet"
+        )
+    return convert(spec, raw, shown_as)
+
+
+def _invalid(shown_as: str, raw: Any, expected: str) -> InvalidParameter:
+    return InvalidParameter(
+        f"Invalid value for parameter {shown_as}: {json.dumps(raw)} ({expected})"
+    )
+
+
+def _to_text(spec: ParameterSpec, raw: Any, shown_as: str) -> str:
+    if isinstance(raw, list) and len(raw) == 1:
+        raw = raw[0]
+    if isinstance(raw, bool):
+        return "Y" if raw else "N"
+    if isinstance(raw, str | int | float):
+        return str(raw)
+    raise _invalid(shown_as, raw, "expected a text")
+
+
+def _to_integer(spec: ParameterSpec, raw: Any, shown_as: str) -> int:
+    if isinstance(raw, bool):
+        raise _invalid(shown_as, raw, "expected an integer")
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, float) and raw.is_integer():
+        return int(raw)
+    if isinstance(raw, str) and re.fullmatch(r"\s*[+-]?\d+\s*", raw):
+        return int(raw)
+    raise _invalid(shown_as, raw, "expected an integer")
+
+
+def _to_number(spec: ParameterSpec, raw: Any, shown_as: str) -> Decimal:
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raise _invalid(shown_as, raw, "expected a number")
+    try:
+        number = Decimal(str(raw).strip())
+    except InvalidOperation:
+        raise _invalid(shown_as, raw, "expected a number") from None
+    if not number.is_finite():
+        raise _invalid(shown_as, raw, "expected a finite number")
+    return number
+
+
+def _to_yes_no(spec: ParameterSpec, raw: Any, shown_as: str) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str):
+        word = raw.strip().lower()
+        if word in ("y", "yes", "true"):
+            return True
+        if word in ("n", "no", "false"):
+            return False
+    raise _invalid(shown_as, raw, "expected true, false, 'Y' or 'N'")
+
+
+def _to_date(spec: ParameterSpec, raw: Any, shown_as: str) -> dt.date:
+    # A date-time is accepted and cut to its date, as the original does.
+    text = raw.strip() if isinstance(raw, str) else ""
+    if _DATE.match(text):
+        try:
+            return dt.date.fromisoformat(text[:10])
+        except ValueError:
+            pass
+    raise _invalid(shown_as, raw, "expected a date as YYYY-MM-DD")
+
+
+def _to_date_time(spec: ParameterSpec, raw: Any, shown_as: str) -> dt.datetime:
+    text = raw.strip() if isinstance(raw, str) else ""
+    if _DATE_TIME.fullmatch(text):
+        try:
+            return dt.datetime.fromisoformat(text.replace("z", "Z"))
+        except ValueError:
+            pass
+    raise _invalid(
+        shown_as,
+        raw,
+        "expected an ISO 8601 date-time with an offset, e.g. "
+        "2024-05-01T10:00:00+02:00 or 2024-05-01T08:00:00Z",
+    )
+
+
+def _to_list_value(spec: ParameterSpec, raw: Any, shown_as: str) -> str:
+    if isinstance(raw, dict) and "id" in raw:
+        raw = raw["id"]
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        raise _invalid(shown_as, raw, "expected one of " + _choices(spec))
+    text = str(raw)
+    if text in spec.list_values:
+        return text
+    folded = [v for v in spec.list_values if v.lower() == text.lower()]
+    if len(folded) == 1:
+        return folded[0]
+    raise _invalid(shown_as, raw, "expected one of " + _choices(spec))
+
+
+def _choices(spec: ParameterSpec) -> str:
+    return ", ".join(repr(v) for v in spec.list_values)
+
+
+def _to_lookup_key(spec: ParameterSpec, raw: Any, shown_as: str) -> int | str:
+    if isinstance(raw, dict) and set(raw) == {"id"}:
+        raw = raw["id"]
+    if spec.lookup is not None and spec.lookup.string_key:
+        if isinstance(raw, str) and raw.strip():
+            return raw.strip()
+        raise _invalid(shown_as, raw, "expected the key of a " + spec.lookup.table)
+    if isinstance(raw, bool) or not isinstance(raw, int | str):
+        raise _invalid(shown_as, raw, "expected a record id")
+    if isinstance(raw, str) and not re.fullmatch(r"\s*\d+\s*", raw):
+        raise _invalid(shown_as, raw, "expected a record id")
+    return int(raw)
+
+
+def _no_files_yet(spec: ParameterSpec, raw: Any, shown_as: str) -> str:
+    # Uploads ({"fileName", "fileContent"}) come with the translation import; a
+    # plain path or URL is refused: the server reads no files on a client's behalf.
+    raise _invalid(shown_as, raw, "file parameters are not accepted yet")
+
+
+_CONVERTERS: dict[Ref, Callable[[ParameterSpec, Any, str], Any]] = {
+    **dict.fromkeys(TEXT_TYPES, _to_text),
+    **dict.fromkeys(INTEGER_TYPES, _to_integer),
+    **dict.fromkeys(NUMBER_TYPES, _to_number),
+    **dict.fromkeys(LOOKUP_TYPES, _to_lookup_key),
+    Ref.YES_NO: _to_yes_no,
+    Ref.DATE: _to_date,
+    Ref.DATE_TIME: _to_date_time,
+    Ref.LIST: _to_list_value,
+    Ref.FILE_NAME: _no_files_yet,
+}
+_KNOWN = frozenset(int(r) for r in Ref)
+
+
+# --- storage ----------------------------------------------------------------
+
+
+def _storage_row(spec: ParameterSpec, value: Any, value_to: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "seqno": spec.seqno,
+        "name": spec.column_name,
+        "p_string": None,
+        "p_string_to": None,
+        "p_number": None,
+        "p_number_to": None,
+        "p_date": None,
+        "p_date_to": None,
+        "info": spec.list_values.get(value) if isinstance(value, str) else None,
+        "info_to": None,
+    }
+    for suffix, each in (("", value), ("_to", value_to)):
+        if each is not None:
+            column, stored = _stored(each)
+            row[column + suffix] = stored
+    return row
+
+
+def _stored(value: Any) -> tuple[str, Any]:
+    if isinstance(value, bool):
+        return "p_string", "Y" if value else "N"
+    if isinstance(value, int | Decimal):
+        return "p_number", value
+    if isinstance(value, dt.datetime):
+        return "p_date", value
+    if isinstance(value, dt.date):
+        return "p_date", dt.datetime.combine(value, dt.time(), tzinfo=dt.UTC)
+    return "p_string", str(value)
+
+
+def typed_value(reference: int | None, string: Any, number: Any, date: Any) -> Any:
+    """A stored parameter value as the type its reference says (worker side)."""
+    if string is None and number is None and date is None:
+        return None
+    ref = Ref(reference) if reference in _KNOWN else None
+    if ref is Ref.YES_NO:
+        return string == "Y"
+    if ref is Ref.DATE and date is not None:
+        return date.astimezone(dt.UTC).date()
+    if ref in INTEGER_TYPES or (ref in LOOKUP_TYPES and number is not None):
+        return int(number)
+    if number is not None:
+        return number
+    if date is not None:
+        return date
+    return string

@@ -1,0 +1,103 @@
+"""``/api/v1/processes/jobs``: watch background jobs and fetch what they produced."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from app import instances
+from app.auth.guard import require_session
+from app.auth.tokens import Session
+from app.db import Row
+from app.errors import Forbidden, NotFound
+from app.http import json_response
+from app.serialize import job_json
+
+_IS_OPERATOR = "SELECT isoperator FROM ad_role WHERE ad_role_id = %s AND isactive"
+_MAX_ID = 2**63 - 1
+
+
+class JobNotFound(NotFound):
+    title = "Job not found"
+
+
+def _job_id(request: Request) -> int:
+    raw = request.path_params["id"]
+    if not re.fullmatch(r"\d{1,19}", raw) or int(raw) > _MAX_ID:
+        raise JobNotFound(f"No job found matching id {raw}")
+    return int(raw)
+
+
+async def list_jobs(request: Request) -> Response:
+    session = require_session(request)
+    async with request.app.state.pool.connection() as conn:
+        rows = await instances.fetch_running_jobs(conn, session.client_id)
+    return json_response({"jobs": [job_json(row) for row in rows]})
+
+
+async def get_job(request: Request) -> Response:
+    session = require_session(request)
+    return json_response(await job_body(request, session, _job_id(request)))
+
+
+async def job_body(request: Request, session: Session, instance_id: int) -> dict[str, Any]:
+    """The job JSON; its owner and operators also see status, logs and outputs (D8)."""
+    async with request.app.state.pool.connection() as conn:
+        row = await instances.fetch_instance(conn, instance_id, session.client_id)
+        if row is None or not row["isrunasjob"]:
+            raise JobNotFound(f"No job found matching id {instance_id}")
+        if not await _sees_everything(conn, session, row):
+            return job_json(row)
+        logs = await instances.fetch_logs(conn, instance_id)
+        outputs = await instances.fetch_outputs(conn, instance_id)
+    base_url = str(request.base_url).rstrip("/")
+    return job_json(row, full=True, logs=logs, outputs=outputs, base_url=base_url)
+
+
+async def _sees_everything(conn: Any, session: Session, row: Row) -> bool:
+    if row["ad_user_id"] == session.user_id:
+        return True
+    found = await (await conn.execute(_IS_OPERATOR, (session.role_id,))).fetchone()
+    return bool(found and found["isoperator"])
+
+
+async def get_output(request: Request) -> Response:
+    """Stream one stored output of any instance (synchronous or background) to its
+    owner or an operator, with its media type and file name."""
+    session = require_session(request)
+    instance_id = _job_id(request)
+    index = request.path_params["index"]
+    pool = request.app.state.pool
+    async with pool.connection() as conn:
+        row = await instances.fetch_instance(conn, instance_id, session.client_id)
+        if row is None:
+            raise JobNotFound(f"No job found matching id {instance_id}")
+        if not await _sees_everything(conn, session, row):
+            raise Forbidden(f"Only the owner of instance {instance_id} or an operator may read its outputs")
+        outputs = await instances.fetch_outputs(conn, instance_id)
+    if not (index.isdigit() and 1 <= int(index) <= len(outputs)):
+        raise NotFound(f"Instance {instance_id} has no output {index}")
+    output = outputs[int(index) - 1]
+
+    async def content() -> Any:
+        async with pool.connection() as conn:
+            async for piece in instances.read_output(conn, output["ad_pinstance_output_id"]):
+                yield piece
+
+    headers = {
+        "Content-Length": str(output["size"]),
+        "Content-Disposition": "attachment; filename*=UTF-8''" + quote(output["name"]),
+    }
+    return StreamingResponse(content(), media_type=output["mediatype"], headers=headers)
+
+
+ROUTES = [
+    Route("/api/v1/processes/jobs", list_jobs, methods=["GET"]),
+    Route("/api/v1/processes/jobs/{id}", get_job, methods=["GET"]),
+    Route("/api/v1/processes/jobs/{id}/outputs/{index}", get_output, methods=["GET"]),
+]

@@ -1,0 +1,172 @@
+"""Starting runs: from a request to a committed, queued instance, and waiting for
+a synchronous run to finish.
+
+The API never runs process code; it checks, stores, and hands the instance id to
+a worker through Celery, only after the transaction that stored it commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+import structlog
+from celery import Celery
+from kombu.exceptions import OperationalError
+
+from app import dictionary, instances
+from app.auth.tokens import Session
+from app.db import Row
+from app.errors import ApiError, Conflict, Forbidden, InvalidParameter, NotFound, ServiceUnavailable
+from app.lookups import verify_lookups
+from app.options import RunOptions, run_options
+from app.params import SessionValues, coerce_parameters
+from app.settings import Settings
+from processes.registry import registry
+from workers.celery_app import RUN_INSTANCE
+
+log = structlog.get_logger(__name__)
+
+ALREADY_RUNNING = (
+    "Another instance of this process is already running, please wait until it "
+    "finishes to run it again."
+)
+
+_TABLE_BY_ID = "SELECT ad_table_id FROM ad_table WHERE ad_table_id = %s AND isactive"
+_TABLE_BY_NAME = (
+    "SELECT ad_table_id FROM ad_table WHERE lower(tablename) = lower(%s) AND isactive"
+)
+_MARK_UNQUEUED = """
+UPDATE ad_pinstance
+   SET status = 'failed', isprocessing = false, result = 0, finished = now(),
+       errormsg = 'The instance could not be queued: the broker did not answer'
+ WHERE ad_pinstance_id = %s AND status = 'queued'
+"""
+
+
+class InvalidProcessName(NotFound):
+    title = "Invalid process name"
+
+
+class AccessDenied(Forbidden):
+    title = "Access denied"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    process: Row
+    new: instances.NewInstance
+
+
+async def find_process(
+    conn: psycopg.AsyncConnection[Row], slug: str, session: Session, *, to_run: bool
+) -> Row:
+    """The process of a URL slug, if the session's role may see (or run) it."""
+    process = await dictionary.process_by_slug(conn, slug, session.role_id)
+    if process is None:
+        raise InvalidProcessName(f"No match found for process name: {slug}")
+    access = process["isreadwrite"]
+    if access is None or (to_run and not access):
+        raise AccessDenied(f"Access denied for process: {slug}")
+    return process
+
+
+async def prepare(
+    conn: psycopg.AsyncConnection[Row],
+    settings: Settings,
+    session: Session,
+    process: Row,
+    body: Mapping[str, Any],
+    *,
+    is_job: bool,
+    trace_id: str | None,
+) -> Prepared:
+    """Check everything about a run request before anything is stored."""
+    specs = [dictionary.parameter_spec(r) for r in await dictionary.parameters(conn, process["ad_process_id"])]
+    options = run_options(dict(body), is_report=process["isreport"], is_job=is_job)
+    values = SessionValues(session.user_id, session.client_id, session.org_id, dt.date.today())
+    coerced = coerce_parameters(specs, body, values)
+    await verify_lookups(conn, coerced.lookups, session.client_id)
+    table_id = await _table_of(conn, options)
+    _run_check(process["slug"], {**coerced.values, **{k + "_to": v for k, v in coerced.values_to.items()}})
+    queue = settings.interactive_queue if not is_job else process["queue"]
+    new = instances.NewInstance(
+        client_id=session.client_id,
+        org_id=session.org_id,
+        process_id=process["ad_process_id"],
+        user_id=session.user_id,
+        role_id=session.role_id,
+        language=session.language,
+        record_id=options.record_id,
+        table_id=table_id,
+        is_job=is_job,
+        notification_type=options.notification_type,
+        report_type=options.report_type,
+        is_summary=options.is_summary,
+        print_format=options.print_format,
+        trace_id=trace_id,
+        queue=settings.queue(queue),
+        parameters=coerced.rows,
+    )
+    return Prepared(process, new)
+
+
+def _run_check(slug: str, values: Mapping[str, Any]) -> None:
+    declaration = registry().get(slug)
+    if declaration is None or declaration.check is None:
+        return
+    try:
+        declaration.check(values)
+    except ApiError:
+        raise
+    except ValueError as error:
+        raise InvalidParameter(str(error)) from None
+
+
+async def _table_of(conn: psycopg.AsyncConnection[Row], options: RunOptions) -> int | None:
+    if options.table_id:
+        row = await (await conn.execute(_TABLE_BY_ID, (options.table_id,))).fetchone()
+        if row is None:
+            raise InvalidParameter(f"Invalid value for table-id: no table {options.table_id}")
+        return int(row["ad_table_id"])
+    if options.model_name:
+        row = await (await conn.execute(_TABLE_BY_NAME, (options.model_name,))).fetchone()
+        if row is None:
+            raise InvalidParameter(f"Invalid value for model-name: no table {options.model_name!r}")
+        return int(row["ad_table_id"])
+    return None
+
+
+async def store(conn: psycopg.AsyncConnection[Row], prepared: Prepared) -> Row:
+    """Insert the instance, unless AllowMultipleExecution forbids it now (409)."""
+    async with conn.transaction():
+        rule = prepared.process["allowmultipleexecution"]
+        if await instances.find_conflict(conn, prepared.new, rule) is not None:
+            raise Conflict(prepared.process["slug"], title=ALREADY_RUNNING)
+        return await instances.insert_instance(conn, prepared.new)
+
+
+async def enqueue(
+    conn: psycopg.AsyncConnection[Row], celery: Celery, instance_id: int, queue: str
+) -> None:
+    """Hand the committed instance to the workers; if the broker cannot take it,
+    the instance is failed rather than left queued forever, and the client gets 503."""
+    try:
+        celery.send_task(
+            RUN_INSTANCE,
+            args=[instance_id],
+            queue=queue,
+            retry=True,
+            retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2},
+        )
+    except (OperationalError, OSError) as error:
+        log.error("instance.not_queued", pinstance_id=instance_id, error=str(error))
+        # The API pool is in autocommit mode, so this sticks although we raise.
+        await conn.execute(_MARK_UNQUEUED, (instance_id,))
+        raise ServiceUnavailable(
+            f"The job queue is not reachable; instance {instance_id} was not started"
+        ) from None
+    log.info("instance.queued", pinstance_id=instance_id, queue=queue)

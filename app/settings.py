@@ -1,0 +1,85 @@
+"""The one settings object, read from the environment (prefix-free, as deployments expect)."""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: Environment = Environment.DEVELOPMENT
+    database_url: str = ""
+    redis_url: str = ""
+    var_dir: Path = Path("var")
+
+    jwt_secret: str = ""
+    token_expire_minutes: int = 60
+    first_token_expire_minutes: int = 10
+
+    # Where Celery puts messages; tests beside a running service use their own names
+    # so that neither side consumes the other's messages.
+    queue_prefix: str = ""
+    interactive_queue: str = "interactive"
+    default_queue: str = "default"
+    # Redis keys of live events (instance finished, progress) share this prefix.
+    event_prefix: str = "procserv"
+
+    sync_wait_seconds: float = Field(default=60.0, gt=0)
+    max_body_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    inline_output_limit: int = Field(default=16 * 1024 * 1024, gt=0)
+    # Above the longest run, so the broker never hands a running job to a second worker.
+    visibility_timeout_seconds: int = 6 * 3600
+
+    seed_demo: bool | None = None
+    demo_passwords: dict[str, str] = {}
+
+    log_json: bool | None = None
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _production_needs_a_secret(self) -> Settings:
+        if self.environment is Environment.PRODUCTION and not self.jwt_secret:
+            raise ValueError("JWT_SECRET must be set when ENVIRONMENT=production")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+    @property
+    def should_seed_demo(self) -> bool:
+        if self.seed_demo is None:
+            return not self.is_production
+        return self.seed_demo
+
+    def queue(self, name: str) -> str:
+        return self.queue_prefix + name
+
+    def signing_secret(self) -> str:
+        """The JWT secret; in development one is made once and kept under var/."""
+        if self.jwt_secret:
+            return self.jwt_secret
+        path = self.var_dir / "jwt-secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        self.jwt_secret = path.read_text().strip()
+        return self.jwt_secret
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,41 @@
+"""procserv's table registry (``ad_table``): the tables a process may be called on
+(``table-id``, ``model-name``) and the translation tables ``translationimpexp``
+works on. Ids are iDempiere's, so clients written for it send the same numbers."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Table(NamedTuple):
+    id: int
+    table_name: str
+    name: str
+
+
+TABLES = (
+    Table(100, "AD_Table", "Table"),
+    Table(102, "AD_Reference", "Reference"),
+    Table(104, "AD_Ref_List", "Reference List"),
+    Table(111, "AD_Language", "Language"),
+    Table(112, "AD_Client", "Tenant"),
+    Table(114, "AD_User", "User/Contact"),
+    Table(136, "AD_Ref_List_Trl", "Reference List Trl"),
+    Table(155, "AD_Org", "Organization"),
+    Table(156, "AD_Role", "Role"),
+    Table(282, "AD_PInstance", "Process Instance"),
+    Table(284, "AD_Process", "Process"),
+    Table(285, "AD_Process_Para", "Process Parameter"),
+    # 286 and 287 come from a third-party copy of iDempiere's dictionary; iDempiere
+    # itself publishes no model class for *_Trl tables to confirm them.
+    Table(286, "AD_Process_Para_Trl", "Process Parameter Trl"),
+    Table(287, "AD_Process_Trl", "Process Trl"),
+    Table(578, "AD_PInstance_Log", "Process Instance Log"),
+)
+
+UPSERT = """
+INSERT INTO ad_table (ad_table_id, tablename, name)
+VALUES (%(id)s, %(table_name)s, %(name)s)
+ON CONFLICT (ad_table_id) DO UPDATE
+   SET tablename = EXCLUDED.tablename, name = EXCLUDED.name, isactive = true
+"""

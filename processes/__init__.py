@@ -1,0 +1,1 @@
+"""The process framework and the processes that ship with procserv."""

@@ -1,0 +1,7 @@
+"""The processes that ship with procserv (its own ``procserv.processes`` entry point)."""
+
+from __future__ import annotations
+
+from processes.translation import TRANSLATION_IMP_EXP
+
+PROCESSES = (TRANSLATION_IMP_EXP,)

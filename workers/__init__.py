@@ -1,0 +1,1 @@
+"""Celery workers: run instances, and (later) deliver notifications and sweep."""

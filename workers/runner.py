@@ -1,0 +1,136 @@
+"""Run one instance: claim it, run its process, record the outcome, tell watchers.
+
+Every write after the claim names the claimed attempt; when the instance has
+moved on (``StaleAttempt``), this worker stops quietly and records nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+import redis
+import structlog
+
+from app import instances
+from app.db import Row, connect
+from app.events import publish_instance_event
+from app.params import typed_value
+from app.settings import Settings
+from processes.context import Context, ProcessError, Result
+from processes.registry import by_classname
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    succeeded: bool
+    summary: str | None
+    data: Mapping[str, Any] | None
+
+
+def run_instance(settings: Settings, instance_id: int, worker: str) -> None:
+    with connect(settings.database_url, autocommit=True) as conn:
+        claimed = instances.claim(conn, instance_id, worker)
+        if claimed is None:
+            log.info("instance.not_claimed", pinstance_id=instance_id)
+            return
+        bound = log.bind(
+            pinstance_id=instance_id,
+            process=claimed["process_value"],
+            user=claimed["ad_user_id"],
+            attempt=claimed["attempt"],
+            correlation_id=claimed["externaltraceid"],
+        )
+        _announce(settings, instance_id, status="running")
+        bound.info("instance.started", worker=worker)
+        started = time.monotonic()
+        try:
+            outcome = _run(settings, conn, claimed)
+            finished = instances.finish(
+                conn,
+                instance_id,
+                claimed["attempt"],
+                succeeded=outcome.succeeded,
+                summary=outcome.summary,
+                data=outcome.data,
+            )
+        except instances.StaleAttempt:
+            finished = None
+        elapsed = round(time.monotonic() - started, 3)
+        if finished is None:
+            bound.warning("instance.lost", seconds=elapsed)
+            return
+        status = "succeeded" if outcome.succeeded else "failed"
+        bound.info("instance.finished", status=status, seconds=elapsed)
+        _announce(settings, instance_id, status=status)
+
+
+def _run(settings: Settings, conn: psycopg.Connection[Row], claimed: Row) -> Outcome:
+    declaration = by_classname(claimed["classname"])
+    if declaration is None:
+        return Outcome(False, f"No code installed for {claimed['classname']}", None)
+    context = _context(settings, conn, claimed)
+    try:
+        returned = declaration.run(context)
+    except instances.StaleAttempt:
+        context.close(commit=False)
+        raise
+    except ProcessError as error:
+        context.close(commit=False)
+        return Outcome(False, str(error), None)
+    except Exception as error:
+        context.close(commit=False)
+        log.exception("instance.process_raised", pinstance_id=claimed["ad_pinstance_id"])
+        return Outcome(False, _describe(error), None)
+    context.close(commit=True)
+    result = returned if isinstance(returned, Result) else Result(summary=returned or "")
+    return Outcome(True, result.summary, result.data)
+
+
+def _describe(error: Exception) -> str:
+    message = str(error).strip()
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
+
+
+def _context(settings: Settings, conn: psycopg.Connection[Row], claimed: Row) -> Context:
+    values: dict[str, Any] = {}
+    values_to: dict[str, Any] = {}
+    for row in instances.load_parameters(conn, claimed["ad_pinstance_id"]):
+        reference = row["ad_reference_id"]
+        name = row["parametername"]
+        values[name] = typed_value(reference, row["p_string"], row["p_number"], row["p_date"])
+        values_to[name] = typed_value(
+            reference, row["p_string_to"], row["p_number_to"], row["p_date_to"]
+        )
+    return Context(
+        instance_id=claimed["ad_pinstance_id"],
+        process_value=claimed["process_value"],
+        client_id=claimed["ad_client_id"],
+        org_id=claimed["ad_org_id"],
+        user_id=claimed["ad_user_id"],
+        role_id=claimed["ad_role_id"],
+        language=claimed["ad_language"] or "en_US",
+        params=values,
+        params_to=values_to,
+        record_id=claimed["record_id"] or None,
+        table_id=claimed["ad_table_id"],
+        report_type=claimed["reporttype"],
+        is_summary=claimed["issummary"],
+        writer=instances.InstanceRecord(conn, claimed["ad_pinstance_id"], claimed["attempt"]),
+        database_url=settings.database_url,
+    )
+
+
+def _announce(settings: Settings, instance_id: int, **fields: Any) -> None:
+    try:
+        client = redis.Redis.from_url(settings.redis_url)
+        with client:
+            publish_instance_event(client, settings.event_prefix, instance_id, **fields)
+    except redis.RedisError:
+        # Watchers also poll the database; a missed event only delays them.
+        log.warning("instance.event_not_sent", pinstance_id=instance_id, exc_info=True)

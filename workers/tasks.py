@@ -1,0 +1,15 @@
+"""Celery tasks. Each takes an id, reloads the row and does nothing if the row has
+already moved on."""
+
+from __future__ import annotations
+
+from celery import Task
+
+from app.settings import get_settings
+from workers import runner
+from workers.celery_app import RUN_INSTANCE, app
+
+
+@app.task(name=RUN_INSTANCE, bind=True)
+def run_instance(self: Task, instance_id: int) -> None:  # type: ignore[type-arg]
+    runner.run_instance(get_settings(), instance_id, worker=self.request.hostname or "")
