@@ -26,7 +26,36 @@ def web(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve the API with uvicorn."""
     import uvicorn  # noqa: PLC0415
 
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, access_log=False)
+    uvicorn.run(
+        "app.main:create_app", factory=True, host=host, port=port, access_log=False
+    )
+
+
+@cli.command()
+def worker(
+    queue: str = typer.Argument(help="interactive, default, or another process queue"),
+    concurrency: int = 2,
+    name: str = typer.Option("", help="node name before @host; the queue by default"),
+) -> None:
+    """Run a Celery worker for one queue (named by settings, with their prefix)."""
+    from workers.celery_app import app  # noqa: PLC0415
+
+    settings = get_settings()
+    app.worker_main(
+        [
+            "worker",
+            "--queues",
+            settings.queue(queue),
+            "--hostname",
+            f"{name or queue}@%h",
+            "--concurrency",
+            str(concurrency),
+            "--loglevel",
+            settings.log_level,
+            "--without-gossip",
+            "--without-mingle",
+        ]
+    )
 
 
 @cli.command()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg.rows import dict_row
@@ -55,3 +56,9 @@ def transaction(url: str) -> Iterator[psycopg.Connection[Row]]:
     """One connection, one transaction: committed on success, rolled back on error."""
     with connect(url) as conn, conn.transaction():
         yield conn
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server URL, naming another database."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))

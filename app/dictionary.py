@@ -98,7 +98,9 @@ async def process_by_slug(
 
 
 async def parameters(conn: psycopg.AsyncConnection[Row], process_id: int) -> list[Row]:
-    return await (await conn.execute(_PARAMETERS, {"process_id": process_id})).fetchall()
+    return await (
+        await conn.execute(_PARAMETERS, {"process_id": process_id})
+    ).fetchall()
 
 
 def parameter_spec(row: Row) -> ParameterSpec:

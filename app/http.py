@@ -55,7 +55,8 @@ async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
         raise InvalidParameter("The request body is not UTF-8 text") from None
     except json.JSONDecodeError as error:
         raise InvalidParameter(
-            f"Malformed JSON body: {error.msg} at line {error.lineno} column {error.colno}"
+            f"Malformed JSON body: {error.msg} "
+            f"at line {error.lineno} column {error.colno}"
         ) from None
     if body is None:
         return {}
@@ -68,7 +69,11 @@ async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
 
 def _require_json_type(request: Request) -> None:
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type and media_type != "application/json" and not media_type.endswith("+json"):
+    if (
+        media_type
+        and media_type != "application/json"
+        and not media_type.endswith("+json")
+    ):
         raise UnsupportedMediaType(
             f"Content-Type {media_type} is not supported; send application/json"
         )
@@ -102,7 +107,12 @@ async def handle_http_exception(request: Request, error: Exception) -> Response:
     if error.status_code == 404:
         detail = f"No route matches {request.method} {request.url.path}"
     return error_response(
-        ApiError(detail, title=title, status=error.status_code, headers=error.headers)
+        ApiError(
+            detail,
+            title=title,
+            status=error.status_code,
+            headers=dict(error.headers or {}),
+        )
     )
 
 

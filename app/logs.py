@@ -15,7 +15,9 @@ from app.settings import Settings
 
 
 def configure_logging(settings: Settings) -> None:
-    as_json = settings.log_json if settings.log_json is not None else settings.is_production
+    as_json = (
+        settings.log_json if settings.log_json is not None else settings.is_production
+    )
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -48,5 +50,7 @@ def configure_logging(settings: Settings) -> None:
     root.setLevel(settings.log_level.upper())
 
 
-def _keep(logger: object, name: str, event: structlog.types.EventDict) -> structlog.types.EventDict:
+def _keep(
+    logger: object, name: str, event: structlog.types.EventDict
+) -> structlog.types.EventDict:
     return event

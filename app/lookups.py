@@ -40,10 +40,14 @@ async def verify_lookups(
 async def _exists(
     conn: psycopg.AsyncConnection[Row], lookup: LookupSpec, key: Any, client_id: int
 ) -> bool:
-    flags = await (await conn.execute(_HAS_TENANT, (lookup.table, lookup.table))).fetchone()
+    flags = await (
+        await conn.execute(_HAS_TENANT, (lookup.table, lookup.table))
+    ).fetchone()
     if flags is None:
         return False
-    conditions = [sql.SQL("{} = %s").format(sql.Identifier(lookup.key))]
+    conditions: list[sql.Composable] = [
+        sql.SQL("{} = %s").format(sql.Identifier(lookup.key))
+    ]
     params: list[Any] = [key]
     if flags["has_tenant"]:
         conditions.append(sql.SQL("ad_client_id IN (0, %s)"))

@@ -14,24 +14,16 @@ are column names. Positions in error messages are 0-based character offsets.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
-from lark import (
-    Lark,
-    LarkError,
-    Token,
-    Transformer,
-    UnexpectedCharacters,
-    UnexpectedToken,
-)
+from lark import Lark, Token, Transformer
+from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedToken
 
 from app.errors import InvalidFilter
-
-KINDS = frozenset({"string", "integer", "number", "yesno", "date", "datetime"})
 
 
 @dataclass(frozen=True)
@@ -41,7 +33,7 @@ class FilterColumn:
     label: str
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
+        if self.kind not in _KINDS:
             raise ValueError(f"Unknown filter column kind: {self.kind}")
         if "%" in self.sql:
             # psycopg reads every % in the query text as the start of a placeholder.
@@ -84,15 +76,10 @@ class Call:
 
 
 @dataclass(frozen=True)
-class ValueList:
-    items: tuple[Value, ...]
-
-
-@dataclass(frozen=True)
 class Compare:
     left: Value
     operator: str
-    right: Value | ValueList
+    right: Value | tuple[Value, ...]
     position: int
 
 
@@ -113,6 +100,7 @@ class Or:
 
 Value = Word | Quoted | Null | Call
 Expr = Compare | Call | Not | And | Or
+Columns = Mapping[str, FilterColumn]
 
 # A word ends where whitespace, a parenthesis, a comma or a quote begins; keywords
 # take priority over WORD but only as whole words, so "android" stays a WORD.
@@ -147,16 +135,7 @@ _COMMA: ","
 %ignore /\s+/
 """
 
-OPERATORS = {
-    "eq": "=",
-    "ne": "<>",
-    "neq": "<>",
-    "gt": ">",
-    "ge": ">=",
-    "lt": "<",
-    "le": "<=",
-    "in": "IN",
-}
+COMPARISONS = {"eq": "=", "ne": "<>", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 PREDICATES = frozenset({"contains", "startswith", "endswith"})
 TRANSFORMS = {"tolower": "lower", "toupper": "upper"}
 MAX_DEPTH = 32
@@ -177,27 +156,22 @@ class _AstBuilder(Transformer[Token, Any]):
     def predicate(self, children: list[Call]) -> Call:
         call = children[0]
         if call.name not in PREDICATES:
-            raise InvalidFilter(
-                f"Function {call.name} is not a condition at position {call.position}"
-            )
+            _refuse(f"Function {call.name} is not a condition", call.position)
         return call
 
     def comparison(self, children: list[Any]) -> Compare:
         left, token, right = children
         operator = _operator(token)
-        for value in (left, right):
-            _require_value(value)
+        _require_value(left)
         _check_right_side(operator, right, _position(token))
         return Compare(left, operator, right, _position(token))
 
-    def value_list(self, children: list[Value]) -> ValueList:
+    def value_list(self, children: list[Value]) -> tuple[Value, ...]:
         for value in children:
             _require_value(value)
             if isinstance(value, Null):
-                raise InvalidFilter(
-                    f"null cannot be in a list at position {value.position}"
-                )
-        return ValueList(tuple(children))
+                _refuse("null cannot be in a list", value.position)
+        return tuple(children)
 
     def call(self, children: list[Any]) -> Call:
         token, *args = children
@@ -216,6 +190,10 @@ class _AstBuilder(Transformer[Token, Any]):
         return Null(_position(children[0]))
 
 
+def _refuse(message: str, position: int) -> NoReturn:
+    raise InvalidFilter(f"{message} at position {position}")
+
+
 def _position(token: Token) -> int:
     # lark types start_pos as optional; the basic lexer always sets it.
     return token.start_pos or 0
@@ -223,32 +201,27 @@ def _position(token: Token) -> int:
 
 def _operator(token: Token) -> str:
     operator = token.value.lower()
-    if operator not in OPERATORS:
+    operator = "ne" if operator == "neq" else operator  # the original's spelling
+    if operator != "in" and operator not in COMPARISONS:
         raise InvalidFilter(f"Unsupported operator: {token.value}")
-    return "ne" if operator == "neq" else operator
+    return operator
 
 
-def _require_value(value: Value | ValueList) -> None:
+def _require_value(value: Value) -> None:
     if isinstance(value, Call) and value.name not in TRANSFORMS:
-        raise InvalidFilter(
-            f"Function {value.name} cannot be used as a value "
-            f"at position {value.position}"
-        )
+        _refuse(f"Function {value.name} cannot be used as a value", value.position)
 
 
-def _check_right_side(operator: str, right: Value | ValueList, position: int) -> None:
-    if operator == "in" and not isinstance(right, ValueList):
-        raise InvalidFilter(
-            f"Operator in needs a list in parentheses at position {position}"
-        )
-    if operator != "in" and isinstance(right, ValueList):
-        raise InvalidFilter(
-            f"Only operator in takes a list, not {operator} at position {position}"
-        )
+def _check_right_side(operator: str, right: Any, position: int) -> None:
+    if isinstance(right, tuple):
+        if operator != "in":
+            _refuse(f"Only operator in takes a list, not {operator}", position)
+        return
+    _require_value(right)
+    if operator == "in":
+        _refuse("Operator in needs a list in parentheses", position)
     if isinstance(right, Null) and operator not in ("eq", "ne"):
-        raise InvalidFilter(
-            f"Only eq and ne compare with null, not {operator} at position {position}"
-        )
+        _refuse(f"Only eq and ne compare with null, not {operator}", position)
 
 
 def _check_call(call: Call, spelled: str) -> None:
@@ -256,16 +229,12 @@ def _check_call(call: Call, spelled: str) -> None:
         raise InvalidFilter(f"Unknown function: {spelled}")
     arity = 2 if call.name in PREDICATES else 1
     if len(call.args) != arity:
-        raise InvalidFilter(
-            f"Function {call.name} takes {arity} argument(s), got {len(call.args)} "
-            f"at position {call.position}"
-        )
+        got = f"takes {arity} argument(s), got {len(call.args)}"
+        _refuse(f"Function {call.name} {got}", call.position)
     for arg in call.args:
         _require_value(arg)
         if isinstance(arg, Null):
-            raise InvalidFilter(
-                f"Function {call.name} cannot take null at position {arg.position}"
-            )
+            _refuse(f"Function {call.name} cannot take null", arg.position)
 
 
 _PARSER = Lark(_GRAMMAR, parser="lalr", lexer="basic", transformer=_AstBuilder())
@@ -294,9 +263,7 @@ def _check_characters(text: str) -> None:
     # either would fail inside the driver instead of here.
     for position, char in enumerate(text):
         if char == "\x00" or "\ud800" <= char <= "\udfff":
-            raise InvalidFilter(
-                f"Invalid character U+{ord(char):04X} at position {position}"
-            )
+            _refuse(f"Invalid character U+{ord(char):04X}", position)
 
 
 def _check_depth(tokens: Iterator[Token]) -> None:
@@ -305,13 +272,11 @@ def _check_depth(tokens: Iterator[Token]) -> None:
     for token in tokens:
         depth += {"_LPAR": 1, "_RPAR": -1}.get(token.type, 0)
         if depth > MAX_DEPTH:
-            raise InvalidFilter(
-                f"More than {MAX_DEPTH} nested parentheses at position "
-                f"{token.start_pos}"
-            )
+            _refuse(f"More than {MAX_DEPTH} nested parentheses", _position(token))
 
 
 def _describe_character(text: str, position: int) -> str:
+    # Every other character starts some token, so only a lone quote gets here.
     if text[position] == "'":
         return f"Unterminated quoted value starting at position {position}"
     return f"Unexpected character '{text[position]}' at position {position}"
@@ -333,21 +298,9 @@ def _describe_token(text: str, error: UnexpectedToken) -> str:
 
 
 @dataclass(frozen=True)
-class _Operand:
-    text: str
-    params: tuple[object, ...]
+class _Operand(SqlFragment):
     kind: str
     label: str
-
-
-_FAMILIES = {
-    "string": "text",
-    "integer": "number",
-    "number": "number",
-    "yesno": "boolean",
-    "date": "time",
-    "datetime": "time",
-}
 
 
 def compile_filter(text: str, columns: Mapping[str, FilterColumn]) -> SqlFragment:
@@ -359,7 +312,7 @@ def compile_filter(text: str, columns: Mapping[str, FilterColumn]) -> SqlFragmen
     return _compile(expr, by_name)
 
 
-def _compile(expr: Expr, columns: Mapping[str, FilterColumn]) -> SqlFragment:
+def _compile(expr: Expr, columns: Columns) -> SqlFragment:
     match expr:
         case Or(operands):
             return _join(" OR ", [_compile(e, columns) for e in operands])
@@ -374,42 +327,40 @@ def _compile(expr: Expr, columns: Mapping[str, FilterColumn]) -> SqlFragment:
             return _compile_predicate(expr, columns)
 
 
-def _compile_term(expr: Expr, columns: Mapping[str, FilterColumn]) -> SqlFragment:
+def _compile_term(expr: Expr, columns: Columns) -> SqlFragment:
     fragment = _compile(expr, columns)
     if isinstance(expr, Or):
         return SqlFragment(f"({fragment.text})", fragment.params)
     return fragment
 
 
-def _join(separator: str, fragments: list[SqlFragment]) -> SqlFragment:
+def _join(separator: str, fragments: Sequence[SqlFragment]) -> SqlFragment:
     text = separator.join(fragment.text for fragment in fragments)
     return SqlFragment(text, tuple(p for f in fragments for p in f.params))
 
 
-def _compile_comparison(
-    comparison: Compare, columns: Mapping[str, FilterColumn]
-) -> SqlFragment:
+def _compile_comparison(comparison: Compare, columns: Columns) -> SqlFragment:
     left = _subject(comparison.left, columns)
     right = comparison.right
     if isinstance(right, Null):
         check = "IS NULL" if comparison.operator == "eq" else "IS NOT NULL"
         return SqlFragment(f"{left.text} {check}", left.params)
 
-    if isinstance(right, ValueList):
-        items = [_object(item, columns, left) for item in right.items]
-        listed = _join(", ", [SqlFragment(i.text, i.params) for i in items])
+    if isinstance(right, tuple):
+        items = [_object(item, columns, left) for item in right]
+        listed = _join(", ", items)
         return SqlFragment(
             f"{left.text} IN ({listed.text})", left.params + listed.params
         )
 
     other = _object(right, columns, left)
-    sql_operator = OPERATORS[comparison.operator]
+    sql_operator = COMPARISONS[comparison.operator]
     return SqlFragment(
         f"{left.text} {sql_operator} {other.text}", left.params + other.params
     )
 
 
-def _compile_predicate(call: Call, columns: Mapping[str, FilterColumn]) -> SqlFragment:
+def _compile_predicate(call: Call, columns: Columns) -> SqlFragment:
     subject = _text_only(call.name, _subject(call.args[0], columns))
     pattern = call.args[1]
     if isinstance(pattern, Quoted):
@@ -439,18 +390,16 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _subject(value: Value, columns: Mapping[str, FilterColumn]) -> _Operand:
+def _subject(value: Value, columns: Columns) -> _Operand:
     """The left side: a column, or tolower/toupper of one."""
     if isinstance(value, Word):
         return _column(value, columns)
     if isinstance(value, Call):
         return _transform(value, _subject(value.args[0], columns))
-    raise InvalidFilter(f"Expected a column name at position {value.position}")
+    _refuse("Expected a column name", value.position)
 
 
-def _object(
-    value: Value, columns: Mapping[str, FilterColumn], left: _Operand
-) -> _Operand:
+def _object(value: Value, columns: Columns, left: _Operand) -> _Operand:
     """The right side: a column, tolower/toupper, or a literal typed like ``left``."""
     if isinstance(value, Word) and value.text.lower() in columns:
         other = _column(value, columns)
@@ -458,15 +407,15 @@ def _object(
         as_text = replace(left, kind="string")
         other = _transform(value, _object(value.args[0], columns, as_text))
     elif isinstance(value, Null):
-        raise InvalidFilter(f"null is not allowed at position {value.position}")
+        _refuse("null is not allowed here", value.position)
     else:
         other = _literal(value, left)
-    if _FAMILIES[other.kind] != _FAMILIES[left.kind]:
+    if _KINDS[other.kind].family != _KINDS[left.kind].family:
         raise InvalidFilter(f"Cannot compare {left.label} with {other.label}")
     return other
 
 
-def _column(word: Word, columns: Mapping[str, FilterColumn]) -> _Operand:
+def _column(word: Word, columns: Columns) -> _Operand:
     column = columns.get(word.text.lower())
     if column is None:
         raise InvalidFilter(f"Invalid column for filter: {word.text}")
@@ -496,46 +445,25 @@ def _literal(value: Word | Quoted, left: _Operand) -> _Operand:
             f"String values must be put between single quotes. ColumnName: {left.label}"
         )
     raw = value.text if isinstance(value, Word) else value.value
+    kind = _KINDS[left.kind]
     try:
-        converted = _CONVERTERS[left.kind](raw)
+        converted = kind.read(raw)
     except (ValueError, OverflowError) as error:
-        expected = _EXPECTED[left.kind]
-        message = f"Invalid value for {left.label}: '{raw}' (expected {expected})"
+        message = f"Invalid value for {left.label}: '{raw}' (expected {kind.shape})"
         raise InvalidFilter(message) from error
     return _Operand("%s", (converted,), left.kind, f"'{raw}'")
 
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
+_YES_NO = re.compile(r"true|false|y|n", re.IGNORECASE)
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # A '+' left unencoded in a query string arrives as a space: "...T10:00 02:00".
 _SPACED_OFFSET = re.compile(r"(T[0-9:.,]+) ([0-9]{2}(?::?[0-9]{2})?)$")
-_BOOLEANS = {"true": True, "y": True, "false": False, "n": False}
 
 
-def _to_integer(raw: str) -> int:
-    if not _INTEGER.fullmatch(raw):
-        raise ValueError(raw)
-    return int(raw)
-
-
-def _to_number(raw: str) -> Decimal:
-    if not _NUMBER.fullmatch(raw):
-        raise ValueError(raw)
-    return Decimal(raw)
-
-
-def _to_boolean(raw: str) -> bool:
-    boolean = _BOOLEANS.get(raw.lower())
-    if boolean is None:
-        raise ValueError(raw)
-    return boolean
-
-
-def _to_date(raw: str) -> date:
-    if not _DATE.fullmatch(raw):
-        raise ValueError(raw)
-    return date.fromisoformat(raw)
+def _is_yes(raw: str) -> bool:
+    return raw.lower() in ("true", "y")
 
 
 def _to_datetime(raw: str) -> datetime:
@@ -548,19 +476,24 @@ def _to_datetime(raw: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-_CONVERTERS: dict[str, Callable[[str], object]] = {
-    "string": str,
-    "integer": _to_integer,
-    "number": _to_number,
-    "yesno": _to_boolean,
-    "date": _to_date,
-    "datetime": _to_datetime,
-}
-_EXPECTED = {
-    "string": "text",
-    "integer": "an integer",
-    "number": "a number",
-    "yesno": "true, false, Y or N",
-    "date": "a date YYYY-MM-DD",
-    "datetime": "an ISO 8601 date-time",
+@dataclass(frozen=True)
+class _Kind:
+    family: str  # kinds of one family can be compared with each other
+    pattern: re.Pattern[str] | None  # a literal must match it before it is parsed
+    parse: Callable[[str], object]
+    shape: str  # what a literal must look like, for messages
+
+    def read(self, raw: str) -> object:
+        if self.pattern and not self.pattern.fullmatch(raw):
+            raise ValueError(raw)
+        return self.parse(raw)
+
+
+_KINDS = {
+    "string": _Kind("text", None, str, "text"),
+    "integer": _Kind("number", _INTEGER, int, "an integer"),
+    "number": _Kind("number", _NUMBER, Decimal, "a number"),
+    "yesno": _Kind("boolean", _YES_NO, _is_yes, "true, false, Y or N"),
+    "date": _Kind("time", _DATE, date.fromisoformat, "a date YYYY-MM-DD"),
+    "datetime": _Kind("time", None, _to_datetime, "an ISO 8601 date-time"),
 }

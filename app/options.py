@@ -10,7 +10,13 @@ from typing import Any
 
 from app.errors import InvalidParameter
 
-REPORT_TYPES = {"PDF": "PDF", "HTML": "HTML", "CSV": "CSV", "XLS": "XLSX", "XLSX": "XLSX"}
+REPORT_TYPES = {
+    "PDF": "PDF",
+    "HTML": "HTML",
+    "CSV": "CSV",
+    "XLS": "XLSX",
+    "XLSX": "XLSX",
+}
 NOTIFICATION_TYPES = ("B", "E", "N", "X")
 MAX_ID = 2**31 - 1
 _UUID = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
@@ -38,9 +44,13 @@ def run_options(body: dict[str, Any], *, is_report: bool, is_job: bool) -> RunOp
         table_id=table_id,
         model_name=model_name or None,
         report_type=_report_type(body.get("report-type")) if is_report else None,
-        is_summary=_yes_no(body.get("is-summary"), "is-summary") if is_report else False,
+        is_summary=_yes_no(body.get("is-summary"), "is-summary")
+        if is_report
+        else False,
         print_format=_print_format(body.get("print-format-id")),
-        notification_type=_notification(body.get("notification-type")) if is_job else None,
+        notification_type=_notification(body.get("notification-type"))
+        if is_job
+        else None,
     )
 
 
@@ -86,7 +96,11 @@ def _yes_no(raw: Any, key: str) -> bool:
 def _print_format(raw: Any) -> str | None:
     if raw is None or raw == "":
         return None
-    text = str(raw).strip() if isinstance(raw, int | str) and not isinstance(raw, bool) else ""
+    text = (
+        str(raw).strip()
+        if isinstance(raw, int | str) and not isinstance(raw, bool)
+        else ""
+    )
     if text.isdigit() or _UUID.fullmatch(text):
         return text
     raise _invalid("print-format-id", raw, "expected a print format id or UUID")

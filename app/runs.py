@@ -20,7 +20,14 @@ from kombu.exceptions import OperationalError
 from app import dictionary, instances
 from app.auth.tokens import Session
 from app.db import Row
-from app.errors import ApiError, Conflict, Forbidden, InvalidParameter, NotFound, ServiceUnavailable
+from app.errors import (
+    ApiError,
+    Conflict,
+    Forbidden,
+    InvalidParameter,
+    NotFound,
+    ServiceUnavailable,
+)
 from app.lookups import verify_lookups
 from app.options import RunOptions, run_options
 from app.params import SessionValues, coerce_parameters
@@ -85,13 +92,21 @@ async def prepare(
     trace_id: str | None,
 ) -> Prepared:
     """Check everything about a run request before anything is stored."""
-    specs = [dictionary.parameter_spec(r) for r in await dictionary.parameters(conn, process["ad_process_id"])]
+    specs = [
+        dictionary.parameter_spec(r)
+        for r in await dictionary.parameters(conn, process["ad_process_id"])
+    ]
     options = run_options(dict(body), is_report=process["isreport"], is_job=is_job)
-    values = SessionValues(session.user_id, session.client_id, session.org_id, dt.date.today())
+    values = SessionValues(
+        session.user_id, session.client_id, session.org_id, dt.date.today()
+    )
     coerced = coerce_parameters(specs, body, values)
     await verify_lookups(conn, coerced.lookups, session.client_id)
     table_id = await _table_of(conn, options)
-    _run_check(process["slug"], {**coerced.values, **{k + "_to": v for k, v in coerced.values_to.items()}})
+    _run_check(
+        process["slug"],
+        {**coerced.values, **{k + "_to": v for k, v in coerced.values_to.items()}},
+    )
     queue = settings.interactive_queue if not is_job else process["queue"]
     new = instances.NewInstance(
         client_id=session.client_id,
@@ -126,16 +141,24 @@ def _run_check(slug: str, values: Mapping[str, Any]) -> None:
         raise InvalidParameter(str(error)) from None
 
 
-async def _table_of(conn: psycopg.AsyncConnection[Row], options: RunOptions) -> int | None:
+async def _table_of(
+    conn: psycopg.AsyncConnection[Row], options: RunOptions
+) -> int | None:
     if options.table_id:
         row = await (await conn.execute(_TABLE_BY_ID, (options.table_id,))).fetchone()
         if row is None:
-            raise InvalidParameter(f"Invalid value for table-id: no table {options.table_id}")
+            raise InvalidParameter(
+                f"Invalid value for table-id: no table {options.table_id}"
+            )
         return int(row["ad_table_id"])
     if options.model_name:
-        row = await (await conn.execute(_TABLE_BY_NAME, (options.model_name,))).fetchone()
+        row = await (
+            await conn.execute(_TABLE_BY_NAME, (options.model_name,))
+        ).fetchone()
         if row is None:
-            raise InvalidParameter(f"Invalid value for model-name: no table {options.model_name!r}")
+            raise InvalidParameter(
+                f"Invalid value for model-name: no table {options.model_name!r}"
+            )
         return int(row["ad_table_id"])
     return None
 

@@ -15,7 +15,8 @@ import structlog
 
 from app.auth.passwords import hash_password, verify_password
 from app.db import Row
-from app.tables import TABLES, UPSERT as UPSERT_TABLE
+from app.tables import TABLES
+from app.tables import UPSERT as UPSERT_TABLE
 from processes.sync import sync_translations
 
 log = structlog.get_logger(__name__)
@@ -43,10 +44,11 @@ INSERT INTO ad_user (ad_user_id, ad_client_id, ad_org_id, name, email, password)
 VALUES (%s, %s, %s, %s, %s, %s)
 ON CONFLICT (ad_user_id) DO NOTHING
 """
-_PASSWORD = "SELECT password FROM ad_user WHERE ad_user_id = %s"
-_SET_PASSWORD = "UPDATE ad_user SET password = %s, updated = now() WHERE ad_user_id = %s"
+_STORED_HASH = "SELECT password FROM ad_user WHERE ad_user_id = %s"
+_STORE_HASH = "UPDATE ad_user SET password = %s, updated = now() WHERE ad_user_id = %s"
 _USER_ROLE = """
-INSERT INTO ad_user_roles (ad_user_id, ad_role_id) VALUES (%s, %s) ON CONFLICT DO NOTHING
+INSERT INTO ad_user_roles (ad_user_id, ad_role_id) VALUES (%s, %s)
+ON CONFLICT DO NOTHING
 """
 _ORG_ACCESS = """
 INSERT INTO ad_role_orgaccess (ad_role_id, ad_org_id) VALUES (%s, %s)
@@ -83,7 +85,17 @@ def seed_required(conn: psycopg.Connection[Row]) -> None:
         conn.execute(UPSERT_TABLE, table._asdict())
     conn.execute(
         _LANGUAGE,
-        ("en_US", 192, "English (USA)", "en", "US", True, True, "MM/dd/yyyy", "hh:mm:ss a"),
+        (
+            "en_US",
+            192,
+            "English (USA)",
+            "en",
+            "US",
+            True,
+            True,
+            "MM/dd/yyyy",
+            "hh:mm:ss a",
+        ),
     )
 
 
@@ -91,7 +103,17 @@ def seed_demo(conn: psycopg.Connection[Row], passwords: Mapping[str, str]) -> No
     """GardenWorld, its users and roles, and the es_CO language with its texts."""
     conn.execute(
         _LANGUAGE,
-        ("es_CO", 1000001, "Español (Colombia)", "es", "CO", False, True, "dd/MM/yyyy", "HH:mm:ss"),
+        (
+            "es_CO",
+            1000001,
+            "Español (Colombia)",
+            "es",
+            "CO",
+            False,
+            True,
+            "dd/MM/yyyy",
+            "HH:mm:ss",
+        ),
     )
     sync_translations(conn)
     conn.execute(_CLIENT, (GARDENWORLD, "GardenWorld", "GardenWorld"))
@@ -102,7 +124,9 @@ def seed_demo(conn: psycopg.Connection[Row], passwords: Mapping[str, str]) -> No
         conn.execute(_ORG_ACCESS, (role, HQ))
     for user_id, name, email, role in DEMO_USERS:
         password = passwords.get(name, name)
-        conn.execute(_USER, (user_id, GARDENWORLD, HQ, name, email, hash_password(password)))
+        conn.execute(
+            _USER, (user_id, GARDENWORLD, HQ, name, email, hash_password(password))
+        )
         _keep_password(conn, user_id, password)
         conn.execute(_USER_ROLE, (user_id, role))
     conn.execute(_ACCESS_TO_EVERY_PROCESS, (ADMIN_ROLE,))
@@ -116,6 +140,6 @@ def seed_demo(conn: psycopg.Connection[Row], passwords: Mapping[str, str]) -> No
 def _keep_password(conn: psycopg.Connection[Row], user_id: int, password: str) -> None:
     """Make the stored hash match the configured password, without rehashing an
     unchanged one on every start."""
-    row = conn.execute(_PASSWORD, (user_id,)).fetchone()
+    row = conn.execute(_STORED_HASH, (user_id,)).fetchone()
     if row is not None and not verify_password(row["password"], password):
-        conn.execute(_SET_PASSWORD, (hash_password(password), user_id))
+        conn.execute(_STORE_HASH, (hash_password(password), user_id))

@@ -185,6 +185,11 @@ def job_json(
     return body
 
 
+def output_path(instance_id: int, index: int) -> str:
+    """Where an output is downloaded, relative to the service's root URL."""
+    return f"api/v1/processes/jobs/{instance_id}/outputs/{index}"
+
+
 def output_json(
     instance_id: int, index: int, output: Row, base_url: str
 ) -> dict[str, Any]:
@@ -194,7 +199,7 @@ def output_json(
         "mediaType": output["mediatype"],
         "size": output["size"],
         "sha256": output["sha256"],
-        "url": f"{base_url}/api/v1/processes/jobs/{instance_id}/outputs/{index}",
+        "url": f"{base_url}/{output_path(instance_id, index)}",
     }
 
 

@@ -1,4 +1,4 @@
-"""The one settings object, read from the environment (prefix-free, as deployments expect)."""
+"""The one settings object, read from the environment (names without a prefix)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# RFC 7518 §3.2: an HS512 key should be as long as the hash (512 bits).
+MIN_SECRET_BYTES = 64
 
 
 class Environment(StrEnum):
@@ -52,6 +55,10 @@ class Settings(BaseSettings):
     def _production_needs_a_secret(self) -> Settings:
         if self.environment is Environment.PRODUCTION and not self.jwt_secret:
             raise ValueError("JWT_SECRET must be set when ENVIRONMENT=production")
+        if self.jwt_secret and len(self.jwt_secret.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(
+                f"JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes long (HS512)"
+            )
         return self
 
     @property

@@ -41,7 +41,10 @@ class InstanceWatcher:
                 await self.task
 
     async def wait_finished(
-        self, instance_id: int, timeout: float, is_finished: Callable[[], Awaitable[bool]]
+        self,
+        instance_id: int,
+        timeout: float,
+        is_finished: Callable[[], Awaitable[bool]],
     ) -> bool:
         """True once the instance is final, False when ``timeout`` passes first."""
         loop = asyncio.get_running_loop()

@@ -1,4 +1,4 @@
-"""The processes that ship with procserv (its own ``procserv.processes`` entry point)."""
+"""The processes that ship with procserv, through its own entry point."""
 
 from __future__ import annotations
 

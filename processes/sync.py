@@ -164,7 +164,9 @@ _TRANSLATIONS = [
 ]
 
 
-def sync_dictionary(conn: psycopg.Connection[Row], declared: Mapping[str, Process]) -> None:
+def sync_dictionary(
+    conn: psycopg.Connection[Row], declared: Mapping[str, Process]
+) -> None:
     """Make the dictionary say what the code declares (call inside a transaction)."""
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SYNC_LOCK,))
     _sync_data_types(conn)

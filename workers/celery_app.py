@@ -6,7 +6,9 @@ Start a worker with ``celery -A workers.celery_app worker -Q <queues>``.
 from __future__ import annotations
 
 from celery import Celery
+from celery.signals import setup_logging
 
+from app.logs import configure_logging
 from app.settings import Settings, get_settings
 
 RUN_INSTANCE = "procserv.run_instance"
@@ -41,3 +43,9 @@ def create_celery(settings: Settings) -> Celery:
 
 
 app = create_celery(get_settings())
+
+
+@setup_logging.connect
+def _configure_logging(**_: object) -> None:
+    # Connected, this signal keeps Celery from installing its own log handlers.
+    configure_logging(get_settings())

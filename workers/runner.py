@@ -85,10 +85,14 @@ def _run(settings: Settings, conn: psycopg.Connection[Row], claimed: Row) -> Out
         return Outcome(False, str(error), None)
     except Exception as error:
         context.close(commit=False)
-        log.exception("instance.process_raised", pinstance_id=claimed["ad_pinstance_id"])
+        log.exception(
+            "instance.process_raised", pinstance_id=claimed["ad_pinstance_id"]
+        )
         return Outcome(False, _describe(error), None)
     context.close(commit=True)
-    result = returned if isinstance(returned, Result) else Result(summary=returned or "")
+    result = (
+        returned if isinstance(returned, Result) else Result(summary=returned or "")
+    )
     return Outcome(True, result.summary, result.data)
 
 
@@ -97,13 +101,17 @@ def _describe(error: Exception) -> str:
     return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
-def _context(settings: Settings, conn: psycopg.Connection[Row], claimed: Row) -> Context:
+def _context(
+    settings: Settings, conn: psycopg.Connection[Row], claimed: Row
+) -> Context:
     values: dict[str, Any] = {}
     values_to: dict[str, Any] = {}
     for row in instances.load_parameters(conn, claimed["ad_pinstance_id"]):
         reference = row["ad_reference_id"]
         name = row["parametername"]
-        values[name] = typed_value(reference, row["p_string"], row["p_number"], row["p_date"])
+        values[name] = typed_value(
+            reference, row["p_string"], row["p_number"], row["p_date"]
+        )
         values_to[name] = typed_value(
             reference, row["p_string_to"], row["p_number_to"], row["p_date_to"]
         )
@@ -121,7 +129,9 @@ def _context(settings: Settings, conn: psycopg.Connection[Row], claimed: Row) ->
         table_id=claimed["ad_table_id"],
         report_type=claimed["reporttype"],
         is_summary=claimed["issummary"],
-        writer=instances.InstanceRecord(conn, claimed["ad_pinstance_id"], claimed["attempt"]),
+        writer=instances.InstanceRecord(
+            conn, claimed["ad_pinstance_id"], claimed["attempt"]
+        ),
         database_url=settings.database_url,
     )
 

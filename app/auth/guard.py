@@ -22,6 +22,7 @@ def require_session(request: Request) -> tokens.Session:
     session = tokens.session_from(bearer_claims(request))
     if session is None:
         raise Unauthorized(
-            "This token has no tenant and role yet; choose them with PUT /api/v1/auth/tokens"
+            "This token has no tenant and role yet; "
+            "choose them with PUT /api/v1/auth/tokens"
         )
     return session

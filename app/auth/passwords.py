@@ -18,6 +18,8 @@ def hash_password(password: str) -> str:
 
 def verify_password(stored_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and bool(stored_hash)
+        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and bool(
+            stored_hash
+        )
     except (VerificationError, InvalidHashError):
         return False

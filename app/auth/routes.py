@@ -102,10 +102,17 @@ def _allowed_client(login: tokens.FirstLogin, raw: str | None) -> int:
 
 
 async def _user_role(
-    conn: psycopg.AsyncConnection[Row], login: tokens.FirstLogin, client: int, raw: str | None
+    conn: psycopg.AsyncConnection[Row],
+    login: tokens.FirstLogin,
+    client: int,
+    raw: str | None,
 ) -> int:
     found = await store.roles_of(conn, login.user_id, client)
-    if raw is None or not raw.strip().isdigit() or int(raw) not in {r["id"] for r in found}:
+    if (
+        raw is None
+        or not raw.strip().isdigit()
+        or int(raw) not in {r["id"] for r in found}
+    ):
         raise AuthenticateError("Invalid role")
     return int(raw)
 
@@ -131,7 +138,11 @@ async def _full_login(
     login: tokens.FirstLogin,
     choices: dict[str, Any],
 ) -> dict[str, Any]:
-    clients = [c for c in await store.clients_of(conn, login.user_id) if c["id"] in login.client_ids]
+    clients = [
+        c
+        for c in await store.clients_of(conn, login.user_id)
+        if c["id"] in login.client_ids
+    ]
     client = _choose(choices.get("clientId"), clients, "client", by=("name", "value"))
     found_roles = await store.roles_of(conn, login.user_id, client["id"])
     role = _choose(choices.get("roleId"), found_roles, "role", by=("name",))
@@ -149,7 +160,9 @@ async def _full_login(
         language=language,
         session_id=uuid.uuid4().hex,
     )
-    token = tokens.issue(session.claims(), settings.signing_secret(), settings.token_expire_minutes)
+    token = tokens.issue(
+        session.claims(), settings.signing_secret(), settings.token_expire_minutes
+    )
     return {
         "clientId": client["id"],
         "userId": login.user_id,
@@ -160,7 +173,9 @@ async def _full_login(
     }
 
 
-def _choose(raw: Any, candidates: Sequence[Row], what: str, *, by: tuple[str, ...]) -> Row:
+def _choose(
+    raw: Any, candidates: Sequence[Row], what: str, *, by: tuple[str, ...]
+) -> Row:
     """The candidate a login parameter names: by id (a number or numeric text) or by
     name; with no parameter, the only candidate."""
     if raw is None or raw == "":
@@ -181,7 +196,7 @@ def _choose(raw: Any, candidates: Sequence[Row], what: str, *, by: tuple[str, ..
 
 
 def _choose_org(raw: Any, orgs: Sequence[Row]) -> int:
-    if raw is None or raw == "" or raw == 0 or raw == "0":
+    if raw is None or raw in ("", 0, "0"):
         return orgs[0]["id"] if len(orgs) == 1 and raw is None else 0
     return int(_choose(raw, orgs, "organization", by=("name", "value"))["id"])
 

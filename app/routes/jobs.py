@@ -45,7 +45,9 @@ async def get_job(request: Request) -> Response:
     return json_response(await job_body(request, session, _job_id(request)))
 
 
-async def job_body(request: Request, session: Session, instance_id: int) -> dict[str, Any]:
+async def job_body(
+    request: Request, session: Session, instance_id: int
+) -> dict[str, Any]:
     """The job JSON; its owner and operators also see status, logs and outputs (D8)."""
     async with request.app.state.pool.connection() as conn:
         row = await instances.fetch_instance(conn, instance_id, session.client_id)
@@ -78,7 +80,10 @@ async def get_output(request: Request) -> Response:
         if row is None:
             raise JobNotFound(f"No job found matching id {instance_id}")
         if not await _sees_everything(conn, session, row):
-            raise Forbidden(f"Only the owner of instance {instance_id} or an operator may read its outputs")
+            raise Forbidden(
+                f"Only the owner of instance {instance_id} or an operator "
+                "may read its outputs"
+            )
         outputs = await instances.fetch_outputs(conn, instance_id)
     if not (index.isdigit() and 1 <= int(index) <= len(outputs)):
         raise NotFound(f"Instance {instance_id} has no output {index}")
@@ -86,7 +91,9 @@ async def get_output(request: Request) -> Response:
 
     async def content() -> Any:
         async with pool.connection() as conn:
-            async for piece in instances.read_output(conn, output["ad_pinstance_output_id"]):
+            async for piece in instances.read_output(
+                conn, output["ad_pinstance_output_id"]
+            ):
                 yield piece
 
     headers = {

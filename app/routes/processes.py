@@ -1,4 +1,4 @@
-"""``/api/v1/processes``: list, read and run processes (reference §1.4–§1.6)."""
+"""``/api/v1/processes``: list, read and run processes (reference §1.4 to §1.6)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,12 @@ from app.errors import InvalidFilter
 from app.http import json_response, read_json_object
 from app.odata import compile_filter
 from app.routes.jobs import job_body
-from app.serialize import parameter_json, process_info_json, process_json
+from app.serialize import (
+    output_path,
+    parameter_json,
+    process_info_json,
+    process_json,
+)
 from app.settings import Settings
 
 
@@ -56,7 +61,9 @@ async def run_process(request: Request) -> Response:
         return found is not None and found["status"] not in instances.UNFINISHED
 
     watcher = request.app.state.watcher
-    if await watcher.wait_finished(instance_id, settings.sync_wait_seconds, is_finished):
+    if await watcher.wait_finished(
+        instance_id, settings.sync_wait_seconds, is_finished
+    ):
         return await _finished_answer(request, instance_id, slug, session.client_id)
     async with pool.connection() as conn:
         if not await instances.continue_as_job(conn, instance_id):
@@ -81,11 +88,19 @@ async def _start(request: Request, *, is_job: bool) -> tuple[Session, str, int]:
         process = await runs.find_process(conn, slug, session, to_run=True)
         body = await read_json_object(request, settings.max_body_bytes)
         prepared = await runs.prepare(
-            conn, settings, session, process, body, is_job=is_job, trace_id=_trace(request)
+            conn,
+            settings,
+            session,
+            process,
+            body,
+            is_job=is_job,
+            trace_id=_trace(request),
         )
         row = await runs.store(conn, prepared)
         instance_id = int(row["ad_pinstance_id"])
-        await runs.enqueue(conn, request.app.state.celery, instance_id, prepared.new.queue)
+        await runs.enqueue(
+            conn, request.app.state.celery, instance_id, prepared.new.queue
+        )
     return session, slug, instance_id
 
 
@@ -106,9 +121,11 @@ async def _finished_answer(
                     continue
                 content = None
                 if output["size"] <= settings.inline_output_limit:
-                    pieces = instances.read_output(conn, output["ad_pinstance_output_id"])
+                    pieces = instances.read_output(
+                        conn, output["ad_pinstance_output_id"]
+                    )
                     content = b"".join([piece async for piece in pieces])
-                url = f"{request.base_url}api/v1/processes/jobs/{instance_id}/outputs/{index}"
+                url = f"{request.base_url}{output_path(instance_id, index)}"
                 files[output["kind"]] = (output["name"], output["size"], content, url)
     return json_response(process_info_json(row, slug, logs, files))
 
