@@ -28,9 +28,9 @@ from app.errors import InvalidFilter
 
 @dataclass(frozen=True)
 class FilterColumn:
-    sql: str
-    kind: str
-    label: str
+    sql: str  # trusted SQL expression, e.g. "p.name"
+    kind: str  # string, integer, number, yesno, date or datetime
+    label: str  # the name messages show, e.g. "Name"
 
     def __post_init__(self) -> None:
         if self.kind not in _KINDS:
@@ -42,6 +42,8 @@ class FilterColumn:
 
 @dataclass(frozen=True)
 class SqlFragment:
+    """SQL with ``%s`` placeholders, made only of trusted text, and its values."""
+
     text: str
     params: tuple[object, ...]
 

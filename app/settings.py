@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     # Above the longest run, so the broker never hands a running job to a second worker.
     visibility_timeout_seconds: int = 6 * 3600
 
+    # Modules (``module:attribute``) of processes to serve beside the installed
+    # entry points, comma-separated: for processes under development, and tests.
+    extra_processes: str = ""
+
     seed_demo: bool | None = None
     demo_passwords: dict[str, str] = {}
 

@@ -85,7 +85,8 @@ def _run_processes(settings: Settings, env: dict[str, str]) -> int:
         target=_announce_when_up, args=(url, settings), daemon=True
     ).start()
     manager.loop()
-    return manager.returncode or 0
+    # Stopped by Ctrl-C or SIGTERM (honcho's 130 and 143) is a clean stop.
+    return 0 if manager.returncode in (None, 130, 143) else manager.returncode
 
 
 def _announce_when_up(url: str, settings: Settings) -> None:

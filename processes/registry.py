@@ -11,10 +11,13 @@ An entry point names a ``Process`` or an iterable of them.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from importlib.metadata import entry_points
+from itertools import chain
 
+from app.settings import get_settings
 from processes.declarations import Process
 
 GROUP = "procserv.processes"
@@ -49,10 +52,21 @@ def _declared_by_entry_points() -> Iterable[Process]:
             yield item
 
 
+def _declared_by_settings() -> Iterable[Process]:
+    for target in get_settings().extra_processes.split(","):
+        if not target.strip():
+            continue
+        module_name, _, attribute = target.strip().partition(":")
+        loaded = getattr(importlib.import_module(module_name), attribute or "PROCESSES")
+        for item in [loaded] if isinstance(loaded, Process) else list(loaded):
+            object.__setattr__(item, "origin", target.strip())
+            yield item
+
+
 @lru_cache(maxsize=1)
 def registry() -> Mapping[str, Process]:
-    """The processes of every installed package, by slug."""
-    return index_by_slug(_declared_by_entry_points())
+    """The processes of every installed package (and of EXTRA_PROCESSES), by slug."""
+    return index_by_slug(chain(_declared_by_entry_points(), _declared_by_settings()))
 
 
 def by_classname(classname: str) -> Process | None:

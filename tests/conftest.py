@@ -29,6 +29,9 @@ from app.settings import Settings
 
 ROOT = Path(__file__).parent.parent
 
+# Test-only processes, for this process (and its registry) and every child started.
+os.environ["EXTRA_PROCESSES"] = "tests.support.processes:PROCESSES"
+
 
 @dataclass(frozen=True)
 class Servers:
@@ -114,6 +117,7 @@ def service_env(settings: Settings) -> dict[str, str]:
         "VAR_DIR": str(settings.var_dir),
         "SEED_DEMO": "true",
         "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": str(ROOT),
     }
 
 

@@ -1,0 +1,159 @@
+"""Processes that exist only for the tests (loaded through EXTRA_PROCESSES).
+
+Their entity type is ``TEST``, so they are not "centralized" procserv data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from app.errors import InvalidParameter
+from processes.context import Context, Result
+from processes.declarations import (
+    ListReference,
+    ListValue,
+    Parameter,
+    Process,
+    Ref,
+    TableReference,
+)
+
+ENTITY = "TEST"
+
+
+def _sleep(ctx: Context) -> Result:
+    seconds = float(ctx.params.get("Seconds") or 0)
+    steps = 10
+    for step in range(steps):
+        ctx.progress(100 * step / steps, f"step {step + 1} of {steps}")
+        time.sleep(seconds / steps)
+    return Result(summary=f"slept {seconds}s")
+
+
+def _sleep_process(value: str, rule: str) -> Process:
+    return Process(
+        value=value,
+        name=value,
+        run=_sleep,
+        parameters=(
+            Parameter("Seconds", "Seconds", Ref.NUMBER, default="0"),
+            Parameter("Label", "Label", Ref.STRING),
+        ),
+        allow_multiple_execution=rule,
+        entity_type=ENTITY,
+        queue="default",
+    )
+
+
+def _raise(ctx: Context) -> Result:
+    ctx.log("about to fail")
+    raise RuntimeError("the test process failed on purpose")
+
+
+def _describe(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return {"datetime": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"date": value.isoformat()}
+    if isinstance(value, Decimal):
+        return {"decimal": str(value)}
+    return value
+
+
+def _echo(ctx: Context) -> Result:
+    """Returns the typed parameters it received, so tests see the coercion."""
+    ctx.log(
+        "echo",
+        number=42,
+        date=dt.datetime(2024, 5, 1, 10, tzinfo=dt.UTC),
+        data={"a": 1},
+    )
+    values = {k: _describe(v) for k, v in ctx.params.items()}
+    values_to = {k: _describe(v) for k, v in ctx.params_to.items() if v is not None}
+    ctx.attach("echo.txt", b"echo output\n", "text/plain")
+    return Result(
+        summary="echoed",
+        data={
+            "params": values,
+            "params_to": values_to,
+            "record_id": ctx.record_id,
+            "table_id": ctx.table_id,
+            "types": {k: type(v).__name__ for k, v in ctx.params.items()},
+        },
+    )
+
+
+def _check_echo(values: Mapping[str, Any]) -> None:
+    if values.get("Label") == "forbidden":
+        raise InvalidParameter("Label may not be 'forbidden'")
+
+
+_COLORS = ListReference(
+    name="Test Colors",
+    values=(ListValue("R", "Red"), ListValue("G", "Green"), ListValue("B", "Blue")),
+)
+
+_LANGUAGES = TableReference(
+    name="Test Languages",
+    table="ad_language",
+    key="ad_language",
+    display="name",
+    where="isactive",
+)
+
+ECHO = Process(
+    value="Test Echo",
+    name="Test Echo",
+    run=_echo,
+    parameters=(
+        Parameter("Label", "Label", Ref.STRING),
+        Parameter("Note", "Note", Ref.TEXT),
+        Parameter("Qty", "Quantity", Ref.INTEGER),
+        Parameter("Amount", "Amount", Ref.AMOUNT),
+        Parameter("IsActive", "Active", Ref.YES_NO),
+        Parameter("DateOrdered", "Date Ordered", Ref.DATE, is_range=True),
+        Parameter("Moment", "Moment", Ref.DATE_TIME),
+        Parameter("Color", "Color", Ref.LIST, values=_COLORS),
+        Parameter("AD_Table_ID", "Table", Ref.TABLE_DIRECT),
+        Parameter("AD_Language", "Language", Ref.TABLE, values=_LANGUAGES),
+        Parameter("Stamp", "Stamp", Ref.DATE, default="@#Date@"),
+        Parameter("Who", "Who", Ref.INTEGER, default="@#AD_User_ID@"),
+    ),
+    check=_check_echo,
+    allow_multiple_execution="Y",
+    entity_type=ENTITY,
+)
+
+MANDATORY = Process(
+    value="Test Mandatory",
+    name="Test Mandatory",
+    run=_echo,
+    parameters=(
+        Parameter("First", "First", Ref.STRING, mandatory=True),
+        Parameter("Second", "Second", Ref.INTEGER, mandatory=True),
+        Parameter("Third", "Third", Ref.STRING, mandatory=True, default="given"),
+    ),
+    allow_multiple_execution="Y",
+    entity_type=ENTITY,
+)
+
+PROCESSES = (
+    ECHO,
+    MANDATORY,
+    Process(
+        value="Test Raise",
+        name="Test Raise",
+        run=_raise,
+        allow_multiple_execution="Y",
+        entity_type=ENTITY,
+    ),
+    _sleep_process("Test Sleep", "Y"),
+    _sleep_process("Test Sleep N", "N"),
+    _sleep_process("Test Sleep NA", "NA"),
+    _sleep_process("Test Sleep P", "P"),
+    _sleep_process("Test Sleep PA", "PA"),
+)
