@@ -1,0 +1,149 @@
+"""The service as ``make run`` starts it: ``procserv dev`` with the session's
+servers (given as URLs, so it starts neither server), driven over real HTTP."""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from app.embedded import free_port
+from app.settings import Settings
+from tests.conftest import ROOT, service_env
+
+EXPORT = {
+    "ImportOrExport": "export",
+    "AD_Language": "es_CO",
+    "IsOnlyCentralizedData": True,
+}
+
+
+@pytest.fixture(scope="module")
+def service(
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    port = free_port()
+    env = {**service_env(settings), "PORT": str(port)}
+    env["VAR_DIR"] = str(tmp_path_factory.mktemp("var-e2e"))
+    procserv = str(Path(sys.executable).parent / "procserv")
+    child = subprocess.Popen(
+        [procserv, "dev"],
+        env=env,
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(url, child)
+        yield url
+    finally:
+        _stop(child)
+
+
+def _wait_until_up(url: str, child: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            raise RuntimeError(f"procserv dev exited with {child.returncode}")
+        try:
+            if httpx.get(url + "/api/v1/openapi.json", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.3)
+    raise RuntimeError("procserv dev did not answer within 90 s")
+
+
+def _stop(child: subprocess.Popen[bytes]) -> None:
+    if child.poll() is None:
+        child.send_signal(signal.SIGINT)
+        try:
+            child.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            raise
+
+
+def _token(url: str) -> dict[str, str]:
+    answer = httpx.post(
+        url + "/api/v1/auth/tokens",
+        json={"userName": "GardenAdmin", "password": "GardenAdmin"},
+    )
+    answer.raise_for_status()
+    return {"Authorization": "Bearer " + answer.json()["token"]}
+
+
+def test_a_newcomer_lists_runs_and_submits_the_export(service: str) -> None:
+    headers = _token(service)
+
+    listed = httpx.get(service + "/api/v1/processes", headers=headers).json()
+    assert "translationimpexp" in [p["slug"] for p in listed["processes"]]
+
+    now = httpx.post(
+        service + "/api/v1/processes/translationimpexp",
+        json=EXPORT,
+        headers=headers,
+        timeout=90,
+    ).json()
+    assert now["isError"] is False
+    assert now["nodeId"].startswith("interactive@")
+    archive = zipfile.ZipFile(io.BytesIO(base64.b64decode(now["exportFile"])))
+    assert "AD_Ref_List_Trl_es_CO.xml" in archive.namelist()
+
+    job = httpx.post(
+        service + "/api/v1/processes/jobs/translationimpexp",
+        json=EXPORT,
+        headers=headers,
+    ).json()
+    assert job["processing"] is True
+    finished = _wait_for_job(service, job["id"], headers)
+    assert finished["status"] == "succeeded"
+    (output,) = finished["outputs"]
+    stored = httpx.get(output["url"], headers=headers)
+    assert stored.headers["content-type"] == "application/zip"
+    assert len(stored.content) == output["size"]
+
+
+def _wait_for_job(url: str, job_id: int, headers: dict[str, str]) -> dict[str, object]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        job: dict[str, object] = httpx.get(
+            f"{url}/api/v1/processes/jobs/{job_id}", headers=headers
+        ).json()
+        if job["processing"] is False:
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not finish within 60 s")
+
+
+def test_sigterm_stops_every_child(settings: Settings, tmp_path: Path) -> None:
+    port = free_port()
+    env = {**service_env(settings), "PORT": str(port), "VAR_DIR": str(tmp_path)}
+    procserv = str(Path(sys.executable).parent / "procserv")
+    child = subprocess.Popen(
+        [procserv, "dev"],
+        env=env,
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+    )
+    _wait_until_up(f"http://127.0.0.1:{port}", child)
+    children = psutil.Process(child.pid).children(recursive=True)
+    assert len(children) >= 3
+
+    child.send_signal(signal.SIGTERM)
+
+    assert child.wait(timeout=60) == 0
+    gone, alive = psutil.wait_procs(children, timeout=30)
+    assert alive == []
