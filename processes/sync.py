@@ -22,6 +22,7 @@ from processes.declarations import (
     TableReference,
     derived_uuid,
 )
+from processes.registry import RegistryError
 
 log = structlog.get_logger(__name__)
 
@@ -170,10 +171,10 @@ def sync_dictionary(
     """Make the dictionary say what the code declares (call inside a transaction)."""
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SYNC_LOCK,))
     _sync_data_types(conn)
-    for declaration in declared.values():
-        _sync_process(conn, declaration)
     kept = [d.process_uuid for d in declared.values()]
     conn.execute(_DEACTIVATE_OTHER_PROCESSES, {"kept": kept})
+    for declaration in declared.values():
+        _sync_process(conn, declaration)
     sync_translations(conn)
     log.info("dictionary.synced", processes=len(declared))
 
@@ -197,6 +198,26 @@ def _sync_data_types(conn: psycopg.Connection[Row]) -> None:
 
 
 def _sync_process(conn: psycopg.Connection[Row], declaration: Process) -> None:
+    try:
+        with conn.transaction():
+            process_id = _upsert_process(conn, declaration)
+    except psycopg.errors.UniqueViolation as error:
+        raise RegistryError(
+            f"{declaration.value!r} ({declaration.origin}) has the slug "
+            f"{declaration.slug!r}, which another process of the dictionary has"
+        ) from error
+    for seqno, parameter in _numbered(declaration.parameters):
+        _sync_parameter(conn, declaration, process_id, seqno, parameter)
+    conn.execute(
+        _DEACTIVATE_OTHER_PARAMETERS,
+        {
+            "process_id": process_id,
+            "kept": [declaration.parameter_uuid(p) for p in declaration.parameters],
+        },
+    )
+
+
+def _upsert_process(conn: psycopg.Connection[Row], declaration: Process) -> int:
     row = conn.execute(
         _UPSERT_PROCESS,
         {
@@ -215,16 +236,7 @@ def _sync_process(conn: psycopg.Connection[Row], declaration: Process) -> None:
         },
     ).fetchone()
     assert row is not None
-    process_id = row["ad_process_id"]
-    for seqno, parameter in _numbered(declaration.parameters):
-        _sync_parameter(conn, declaration, process_id, seqno, parameter)
-    conn.execute(
-        _DEACTIVATE_OTHER_PARAMETERS,
-        {
-            "process_id": process_id,
-            "kept": [declaration.parameter_uuid(p) for p in declaration.parameters],
-        },
-    )
+    return int(row["ad_process_id"])
 
 
 def _numbered(parameters: Iterable[Parameter]) -> Iterable[tuple[int, Parameter]]:

@@ -145,5 +145,5 @@ def test_sigterm_stops_every_child(settings: Settings, tmp_path: Path) -> None:
     child.send_signal(signal.SIGTERM)
 
     assert child.wait(timeout=60) == 0
-    gone, alive = psutil.wait_procs(children, timeout=30)
+    _, alive = psutil.wait_procs(children, timeout=30)
     assert alive == []

@@ -156,7 +156,7 @@ CREATE TABLE ad_process (
     ad_process_uu          uuid NOT NULL UNIQUE DEFAULT gen_random_uuid(),
     ad_client_id           integer NOT NULL DEFAULT 0,
     value                  text NOT NULL,
-    slug                   text NOT NULL UNIQUE CHECK (slug <> ''),
+    slug                   text NOT NULL CHECK (slug <> ''),
     name                   text NOT NULL,
     description            text,
     help                   text,
@@ -177,6 +177,10 @@ CREATE TABLE ad_process (
     created                timestamptz NOT NULL DEFAULT now(),
     updated                timestamptz NOT NULL DEFAULT now()
 );
+
+-- One active process per slug; a process whose package was removed keeps its
+-- rows (old instances point at it) but gives its slug up.
+CREATE UNIQUE INDEX ad_process_active_slug ON ad_process (slug) WHERE isactive;
 
 CREATE TABLE ad_process_trl (
     ad_process_id    integer NOT NULL REFERENCES ad_process ON DELETE CASCADE,
