@@ -64,7 +64,22 @@ async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
         raise InvalidParameter(
             f"The request body must be a JSON object, not {type(body).__name__}"
         )
+    _refuse_nul(body, "body")
     return body
+
+
+def _refuse_nul(value: Any, where: str) -> None:
+    """PostgreSQL text cannot hold U+0000; refuse it here rather than fail storing."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise InvalidParameter(f"{where} contains the character U+0000")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_nul(key, where)
+            _refuse_nul(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_nul(item, f"{where}[{index}]")
 
 
 def _require_json_type(request: Request) -> None:

@@ -8,6 +8,7 @@ a worker through Celery, only after the transaction that stored it commits.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,9 @@ ALREADY_RUNNING = (
     "finishes to run it again."
 )
 
+# What slugify() can produce; anything else cannot name a process.
+_SLUG = re.compile(r"[a-z0-9_]+(-[a-z0-9_]+)*")
+
 _TABLE_BY_ID = "SELECT ad_table_id FROM ad_table WHERE ad_table_id = %s AND isactive"
 _TABLE_BY_NAME = (
     "SELECT ad_table_id FROM ad_table WHERE lower(tablename) = lower(%s) AND isactive"
@@ -72,7 +76,9 @@ async def find_process(
     conn: psycopg.AsyncConnection[Row], slug: str, session: Session, *, to_run: bool
 ) -> Row:
     """The process of a URL slug, if the session's role may see (or run) it."""
-    process = await dictionary.process_by_slug(conn, slug, session.role_id)
+    process = None
+    if _SLUG.fullmatch(slug):
+        process = await dictionary.process_by_slug(conn, slug, session.role_id)
     if process is None:
         raise InvalidProcessName(f"No match found for process name: {slug}")
     access = process["isreadwrite"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import psycopg
@@ -136,11 +137,16 @@ def _context(
     )
 
 
+@lru_cache(maxsize=4)
+def _events(url: str) -> redis.Redis:
+    # One client (and its connection pool) per worker process, made after the fork.
+    return redis.Redis.from_url(url)
+
+
 def _announce(settings: Settings, instance_id: int, **fields: Any) -> None:
     try:
-        client = redis.Redis.from_url(settings.redis_url)
-        with client:
-            publish_instance_event(client, settings.event_prefix, instance_id, **fields)
+        client = _events(settings.redis_url)
+        publish_instance_event(client, settings.event_prefix, instance_id, **fields)
     except redis.RedisError:
         # Watchers also poll the database; a missed event only delays them.
         log.warning("instance.event_not_sent", pinstance_id=instance_id, exc_info=True)
