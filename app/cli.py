@@ -59,6 +59,17 @@ def worker(
 
 
 @cli.command()
+def beat() -> None:
+    """Run Celery beat: the periodic sweep that re-sends lost instances."""
+    from workers.celery_app import app  # noqa: PLC0415
+
+    settings = get_settings()
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    schedule = settings.var_dir / f"{settings.queue_prefix}beat-schedule"
+    app.Beat(schedule=str(schedule), loglevel=settings.log_level).run()
+
+
+@cli.command()
 def dev() -> None:
     """Start everything for development (what ``make run`` does)."""
     from app.supervisor import run_dev  # noqa: PLC0415

@@ -327,6 +327,19 @@ UPDATE ad_pinstance_output SET size = %(size)s, sha256 = %(sha256)s
 """
 
 
+_RESEND = """
+UPDATE ad_pinstance SET sent = now()
+ WHERE status = 'queued' AND sent < now() - make_interval(secs => %(after)s)
+RETURNING ad_pinstance_id, queue
+"""
+
+
+def due_for_resend(conn: psycopg.Connection[Row], after_seconds: float) -> list[Row]:
+    """Queued instances handed to the broker more than ``after_seconds`` ago,
+    marked as sent again now."""
+    return conn.execute(_RESEND, {"after": after_seconds}).fetchall()
+
+
 def claim(conn: psycopg.Connection[Row], instance_id: int, worker: str) -> Row | None:
     """Take a queued instance for this worker; None when it is not queued."""
     return conn.execute(_CLAIM, {"id": instance_id, "worker": worker}).fetchone()

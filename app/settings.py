@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     # Redis keys of live events (instance finished, progress) share this prefix.
     event_prefix: str = "procserv"
 
+    # How long an instance may stay queued after it was sent before the sweeper
+    # sends it again, and how often the sweeper looks.
+    resend_after_seconds: float = Field(default=300.0, gt=0)
+    sweep_every_seconds: float = Field(default=60.0, gt=0)
+
     sync_wait_seconds: float = Field(default=60.0, gt=0)
     max_body_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
     inline_output_limit: int = Field(default=16 * 1024 * 1024, gt=0)

@@ -12,6 +12,7 @@ from app.logs import configure_logging
 from app.settings import Settings, get_settings
 
 RUN_INSTANCE = "procserv.run_instance"
+SWEEP = "procserv.sweep"
 
 
 def create_celery(settings: Settings) -> Celery:
@@ -38,6 +39,13 @@ def create_celery(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         worker_send_task_events=True,
         task_send_sent_event=True,
+        beat_schedule={
+            "sweep": {
+                "task": SWEEP,
+                "schedule": settings.sweep_every_seconds,
+                "options": {"queue": settings.queue(settings.default_queue)},
+            }
+        },
     )
     return app
 

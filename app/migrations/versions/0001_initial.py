@@ -271,6 +271,9 @@ CREATE TABLE ad_pinstance (
     progress_percent   numeric(5, 2),
     progress_message   text,
     queue              text NOT NULL,
+    -- when the instance was last handed to the broker; the sweeper re-sends
+    -- instances still queued long after it
+    sent               timestamptz NOT NULL DEFAULT now(),
     worker             text,
     -- the parameters as canonical JSON, to compare runs for AllowMultipleExecution P/PA
     paramsdigest       text NOT NULL,
@@ -284,6 +287,7 @@ CREATE TABLE ad_pinstance (
 );
 CREATE INDEX ad_pinstance_unfinished ON ad_pinstance (ad_process_id, ad_client_id)
     WHERE status IN ('queued', 'running');
+CREATE INDEX ad_pinstance_queued ON ad_pinstance (sent) WHERE status = 'queued';
 CREATE INDEX ad_pinstance_running_jobs ON ad_pinstance (ad_client_id, ad_pinstance_id)
     WHERE isprocessing AND isrunasjob;
 
