@@ -70,7 +70,7 @@ def _id_or_none(raw: Any, key: str) -> int | None:
     if isinstance(raw, bool) or not isinstance(raw, int | str):
         raise _invalid(key, raw, "expected an integer id")
     text = str(raw).strip()
-    if not re.fullmatch(r"-?\d{1,10}", text) or int(text) > MAX_ID:
+    if not re.fullmatch(r"-?[0-9]{1,10}", text) or int(text) > MAX_ID:
         raise _invalid(key, raw, "expected an integer id")
     return int(text)
 
@@ -101,7 +101,7 @@ def _print_format(raw: Any) -> str | None:
         if isinstance(raw, int | str) and not isinstance(raw, bool)
         else ""
     )
-    if text.isdigit() or _UUID.fullmatch(text):
+    if (text.isascii() and text.isdigit()) or _UUID.fullmatch(text):
         return text
     raise _invalid("print-format-id", raw, "expected a print format id or UUID")
 

@@ -24,9 +24,10 @@ INTEGER_TYPES = frozenset({Ref.INTEGER, Ref.ID})
 NUMBER_TYPES = frozenset({Ref.AMOUNT, Ref.NUMBER, Ref.QUANTITY})
 LOOKUP_TYPES = frozenset({Ref.TABLE, Ref.TABLE_DIRECT, Ref.SEARCH})
 
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DATE_TIME = re.compile(
-    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})"
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
+    r"([Zz]|[+-][0-9]{2}:?[0-9]{2})"
 )
 
 
@@ -200,7 +201,7 @@ def _to_integer(spec: ParameterSpec, raw: Any, shown_as: str) -> int:
         return raw
     if isinstance(raw, float) and raw.is_integer():
         return int(raw)
-    if isinstance(raw, str) and re.fullmatch(r"\s*[+-]?\d+\s*", raw):
+    if isinstance(raw, str) and re.fullmatch(r"\s*[+-]?[0-9]+\s*", raw):
         return int(raw)
     raise _invalid(shown_as, raw, "expected an integer")
 
@@ -282,7 +283,7 @@ def _to_lookup_key(spec: ParameterSpec, raw: Any, shown_as: str) -> int | str:
         raise _invalid(shown_as, raw, "expected the key of a " + spec.lookup.table)
     if isinstance(raw, bool) or not isinstance(raw, int | str):
         raise _invalid(shown_as, raw, "expected a record id")
-    if isinstance(raw, str) and not re.fullmatch(r"\s*\d+\s*", raw):
+    if isinstance(raw, str) and not re.fullmatch(r"\s*[0-9]+\s*", raw):
         raise _invalid(shown_as, raw, "expected a record id")
     return int(raw)
 

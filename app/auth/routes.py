@@ -95,8 +95,13 @@ async def language(request: Request) -> Response:
     return json_response({"AD_Language": languages[0] if languages else "en_US"})
 
 
+def _is_number(text: str) -> bool:
+    stripped = text.strip()
+    return stripped.isascii() and stripped.isdigit()
+
+
 def _allowed_client(login: tokens.FirstLogin, raw: str | None) -> int:
-    if raw is None or not raw.strip().isdigit() or int(raw) not in login.client_ids:
+    if raw is None or not _is_number(raw) or int(raw) not in login.client_ids:
         raise AuthenticateError("Invalid client")
     return int(raw)
 
@@ -108,11 +113,7 @@ async def _user_role(
     raw: str | None,
 ) -> int:
     found = await store.roles_of(conn, login.user_id, client)
-    if (
-        raw is None
-        or not raw.strip().isdigit()
-        or int(raw) not in {r["id"] for r in found}
-    ):
+    if raw is None or not _is_number(raw) or int(raw) not in {r["id"] for r in found}:
         raise AuthenticateError("Invalid role")
     return int(raw)
 
@@ -185,7 +186,7 @@ def _choose(
     if isinstance(raw, bool) or not isinstance(raw, int | str):
         raise AuthenticateError(f"Invalid {what}Id")
     text = str(raw).strip()
-    if text.isdigit():
+    if _is_number(text):
         matches = [c for c in candidates if c["id"] == int(text)]
     else:
         matches = [c for c in candidates if any(c.get(key) == text for key in by)]

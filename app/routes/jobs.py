@@ -28,7 +28,7 @@ class JobNotFound(NotFound):
 
 def _job_id(request: Request) -> int:
     raw = request.path_params["id"]
-    if not re.fullmatch(r"\d{1,19}", raw) or int(raw) > _MAX_ID:
+    if not re.fullmatch(r"[0-9]{1,19}", raw) or int(raw) > _MAX_ID:
         raise JobNotFound(f"No job found matching id {raw}")
     return int(raw)
 
@@ -85,7 +85,7 @@ async def get_output(request: Request) -> Response:
                 "may read its outputs"
             )
         outputs = await instances.fetch_outputs(conn, instance_id)
-    if not (index.isdigit() and 1 <= int(index) <= len(outputs)):
+    if not (re.fullmatch(r"[0-9]{1,9}", index) and 1 <= int(index) <= len(outputs)):
         raise NotFound(f"Instance {instance_id} has no output {index}")
     output = outputs[int(index) - 1]
 
