@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -203,6 +204,16 @@ def output_json(
     }
 
 
+def _file_value(name: str, content: bytes) -> Any:
+    """Base64, except a JSON export, which the original embeds as JSON."""
+    if name.lower().endswith(".json"):
+        try:
+            return json.loads(content)
+        except ValueError:
+            pass
+    return base64.b64encode(content).decode("ascii")
+
+
 def process_info_json(
     row: Row,
     slug_as_sent: str,
@@ -226,7 +237,7 @@ def process_info_json(
             if content is None:
                 body[f"{kind}FileUrl"] = url
             else:
-                body[f"{kind}File"] = base64.b64encode(content).decode("ascii")
+                body[f"{kind}File"] = _file_value(name, content)
             body[f"{kind}FileName"] = name
             body[f"{kind}FileLength"] = length
     body["nodeId"] = row["worker"]

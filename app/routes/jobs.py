@@ -6,6 +6,7 @@ import re
 from typing import Any
 from urllib.parse import quote
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
@@ -103,8 +104,19 @@ async def get_output(request: Request) -> Response:
     return StreamingResponse(content(), media_type=output["mediatype"], headers=headers)
 
 
+async def no_process_named(request: Request) -> Response:
+    # Without this, "jobs" would be taken for the slug of POST /processes/{slug}.
+    raise HTTPException(405, headers={"Allow": "GET"})
+
+
 ROUTES = [
     Route("/api/v1/processes/jobs", list_jobs, methods=["GET"]),
+    Route(
+        "/api/v1/processes/jobs",
+        no_process_named,
+        methods=["POST", "PUT", "PATCH", "DELETE"],
+        include_in_schema=False,
+    ),
     Route("/api/v1/processes/jobs/{id}", get_job, methods=["GET"]),
     Route("/api/v1/processes/jobs/{id}/outputs/{index}", get_output, methods=["GET"]),
 ]
