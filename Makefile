@@ -18,7 +18,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy app workers processes
+	$(BIN)/mypy app workers processes tests
 
 test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -23,6 +23,7 @@ TEXT_TYPES = frozenset({Ref.STRING, Ref.TEXT, Ref.TEXT_LONG, Ref.FILE_PATH})
 INTEGER_TYPES = frozenset({Ref.INTEGER, Ref.ID})
 NUMBER_TYPES = frozenset({Ref.AMOUNT, Ref.NUMBER, Ref.QUANTITY})
 LOOKUP_TYPES = frozenset({Ref.TABLE, Ref.TABLE_DIRECT, Ref.SEARCH})
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DATE_TIME = re.compile(
@@ -198,12 +199,22 @@ def _to_integer(spec: ParameterSpec, raw: Any, shown_as: str) -> int:
     if isinstance(raw, bool):
         raise _invalid(shown_as, raw, "expected an integer")
     if isinstance(raw, int):
-        return raw
+        return _int32(raw, raw, shown_as)
     if isinstance(raw, float) and raw.is_integer():
-        return int(raw)
+        return _int32(int(raw), raw, shown_as)
     if isinstance(raw, str) and re.fullmatch(r"\s*[+-]?[0-9]+\s*", raw):
-        return int(raw)
+        return _int32(int(raw), raw, shown_as)
     raise _invalid(shown_as, raw, "expected an integer")
+
+
+def _int32(value: int, raw: Any, shown_as: str) -> int:
+    # iDempiere's Integer parameters are Java ints: a larger number is refused
+    # rather than stored for a process to overflow on.
+    if not INT_MIN <= value <= INT_MAX:
+        raise _invalid(
+            shown_as, raw, f"expected an integer from {INT_MIN} to {INT_MAX}"
+        )
+    return value
 
 
 def _to_number(spec: ParameterSpec, raw: Any, shown_as: str) -> Decimal:

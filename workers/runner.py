@@ -98,8 +98,10 @@ def _run(settings: Settings, conn: psycopg.Connection[Row], claimed: Row) -> Out
 
 
 def _describe(error: Exception) -> str:
+    # The message alone, as iDempiere's summary of a failed process; the type
+    # only when there is no message (Java's toString() fallback).
     message = str(error).strip()
-    return f"{type(error).__name__}: {message}" if message else type(error).__name__
+    return message or type(error).__name__
 
 
 def _context(

@@ -13,6 +13,7 @@ import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -115,10 +116,10 @@ def test_a_newcomer_lists_runs_and_submits_the_export(service: str) -> None:
     assert len(stored.content) == output["size"]
 
 
-def _wait_for_job(url: str, job_id: int, headers: dict[str, str]) -> dict[str, object]:
+def _wait_for_job(url: str, job_id: int, headers: dict[str, str]) -> dict[str, Any]:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        job: dict[str, object] = httpx.get(
+        job: dict[str, Any] = httpx.get(
             f"{url}/api/v1/processes/jobs/{job_id}", headers=headers
         ).json()
         if job["processing"] is False:
