@@ -30,13 +30,24 @@ EXPORT = {
 }
 
 
+def dev_env(settings: Settings, var_dir: Path, port: int) -> dict[str, str]:
+    """The session's database, with queues and channels of its own: the in-process
+    tests' workers may still be running and must not take this service's work."""
+    return {
+        **service_env(settings),
+        "PORT": str(port),
+        "VAR_DIR": str(var_dir),
+        "QUEUE_PREFIX": settings.queue_prefix + "e2e.",
+        "EVENT_PREFIX": settings.event_prefix + "-e2e",
+    }
+
+
 @pytest.fixture(scope="module")
 def service(
     settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     port = free_port()
-    env = {**service_env(settings), "PORT": str(port)}
-    env["VAR_DIR"] = str(tmp_path_factory.mktemp("var-e2e"))
+    env = dev_env(settings, tmp_path_factory.mktemp("var-e2e"), port)
     procserv = str(Path(sys.executable).parent / "procserv")
     child = subprocess.Popen(
         [procserv, "dev"],
@@ -130,7 +141,7 @@ def _wait_for_job(url: str, job_id: int, headers: dict[str, str]) -> dict[str, A
 
 def test_sigterm_stops_every_child(settings: Settings, tmp_path: Path) -> None:
     port = free_port()
-    env = {**service_env(settings), "PORT": str(port), "VAR_DIR": str(tmp_path)}
+    env = dev_env(settings, tmp_path, port)
     procserv = str(Path(sys.executable).parent / "procserv")
     child = subprocess.Popen(
         [procserv, "dev"],
