@@ -46,12 +46,22 @@ def dev_env(settings: Settings, var_dir: Path, port: int) -> dict[str, str]:
 def service(
     settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
+    child, url = _start_dev(settings, tmp_path_factory.mktemp("var-e2e"))
+    try:
+        yield url
+    finally:
+        _stop(child)
+
+
+def _start_dev(
+    settings: Settings, var_dir: Path
+) -> tuple[subprocess.Popen[bytes], str]:
+    """``procserv dev`` as ``make run`` starts it, once it answers HTTP."""
     port = free_port()
-    env = dev_env(settings, tmp_path_factory.mktemp("var-e2e"), port)
     procserv = str(Path(sys.executable).parent / "procserv")
     child = subprocess.Popen(
         [procserv, "dev"],
-        env=env,
+        env=dev_env(settings, var_dir, port),
         cwd=ROOT,
         start_new_session=True,
         stdout=subprocess.DEVNULL,
@@ -59,9 +69,10 @@ def service(
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(url, child)
-        yield url
-    finally:
+    except BaseException:
         _stop(child)
+        raise
+    return child, url
 
 
 def _wait_until_up(url: str, child: subprocess.Popen[bytes]) -> None:
@@ -140,17 +151,7 @@ def _wait_for_job(url: str, job_id: int, headers: dict[str, str]) -> dict[str, A
 
 
 def test_sigterm_stops_every_child(settings: Settings, tmp_path: Path) -> None:
-    port = free_port()
-    env = dev_env(settings, tmp_path, port)
-    procserv = str(Path(sys.executable).parent / "procserv")
-    child = subprocess.Popen(
-        [procserv, "dev"],
-        env=env,
-        cwd=ROOT,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-    )
-    _wait_until_up(f"http://127.0.0.1:{port}", child)
+    child, _ = _start_dev(settings, tmp_path)
     children = psutil.Process(child.pid).children(recursive=True)
     assert len(children) >= 3
 
