@@ -4,6 +4,7 @@ the correlation id (decision D16), and one JSON error body for every failure."""
 from __future__ import annotations
 
 import json
+import math
 import re
 import uuid
 from typing import Any
@@ -39,6 +40,13 @@ def json_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+def public_base_url(request: Request) -> str:
+    """The root of the URLs the API hands out: PUBLIC_URL when set, else the URL
+    the request came to (whose Host header the client chose)."""
+    configured: str = request.app.state.settings.public_url
+    return (configured or str(request.base_url)).rstrip("/")
+
+
 def error_response(error: ApiError) -> JSONResponse:
     return json_response(error.body(), error.status, error.headers or None)
 
@@ -58,28 +66,58 @@ async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
             f"Malformed JSON body: {error.msg} "
             f"at line {error.lineno} column {error.colno}"
         ) from None
+    except RecursionError:
+        raise InvalidParameter(_TOO_DEEP) from None
+    except ValueError as error:  # e.g. an integer of more than 4300 digits
+        raise InvalidParameter(f"Malformed JSON body: {error}") from None
     if body is None:
         return {}
     if not isinstance(body, dict):
         raise InvalidParameter(
             f"The request body must be a JSON object, not {type(body).__name__}"
         )
-    _refuse_nul(body, "body")
+    _refuse_unstorable(body)
     return body
 
 
-def _refuse_nul(value: Any, where: str) -> None:
-    """PostgreSQL text cannot hold U+0000; refuse it here rather than fail storing."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise InvalidParameter(f"{where} contains the character U+0000")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _refuse_nul(key, where)
-            _refuse_nul(item, f"{where}.{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _refuse_nul(item, f"{where}[{index}]")
+MAX_DEPTH = 32
+_TOO_DEEP = f"The request body is nested more than {MAX_DEPTH} levels deep"
+
+
+def _refuse_unstorable(body: dict[str, Any]) -> None:
+    """Refuse text PostgreSQL cannot store (U+0000, lone surrogates) and needless
+    depth, here, rather than fail later while storing or walking the body."""
+    pending: list[tuple[Any, str, int]] = [(body, "body", 0)]
+    while pending:
+        value, where, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise InvalidParameter(_TOO_DEEP)
+        if isinstance(value, str):
+            _check_text(value, where)
+        elif isinstance(value, float) and not math.isfinite(value):
+            # Python's parser takes NaN and Infinity, and 1e400 as infinity.
+            raise InvalidParameter(
+                f"{where}: {json.dumps(value)} is not a finite number"
+            )
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                _check_text(key, where)
+                pending.append((item, f"{where}.{key}"[:200], depth + 1))
+        elif isinstance(value, list):
+            pending.extend(
+                (item, f"{where}[{i}]"[:200], depth + 1) for i, item in enumerate(value)
+            )
+
+
+def _check_text(text: str, where: str) -> None:
+    if "\x00" in text:
+        raise InvalidParameter(f"{where} contains the character U+0000")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidParameter(
+            f"{where} contains a lone UTF-16 surrogate, which is not text"
+        ) from None
 
 
 def _require_json_type(request: Request) -> None:
@@ -121,6 +159,9 @@ async def handle_http_exception(request: Request, error: Exception) -> Response:
     detail = error.detail if error.detail else title
     if error.status_code == 404:
         detail = f"No route matches {request.method} {request.url.path}"
+    if error.status_code == 405:
+        allowed = (error.headers or {}).get("Allow", "")
+        detail = f"{request.method} is not allowed on {request.url.path}; use {allowed}"
     return error_response(
         ApiError(
             detail,

@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await events.aclose()
             await pool.close()
 
-    return Starlette(
+    app = Starlette(
         routes=[*AUTH_ROUTES, *JOB_ROUTES, *PROCESS_ROUTES, *OPENAPI_ROUTES],
         middleware=[Middleware(http.CorrelationMiddleware)],
         exception_handlers={
@@ -58,3 +58,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         },
         lifespan=lifespan,
     )
+    # "/api/v1/processes/" is not "/api/v1/processes": a JSON 404, not a redirect
+    # built from the client's Host header.
+    app.router.redirect_slashes = False
+    return app

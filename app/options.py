@@ -3,12 +3,12 @@ report options, and the notification of a job."""
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from app.errors import InvalidParameter
+from app.params import shown
 
 REPORT_TYPES = {
     "PDF": "PDF",
@@ -55,7 +55,7 @@ def run_options(body: dict[str, Any], *, is_report: bool, is_job: bool) -> RunOp
 
 
 def _invalid(key: str, raw: Any, expected: str) -> InvalidParameter:
-    return InvalidParameter(f"Invalid value for {key}: {json.dumps(raw)} ({expected})")
+    return InvalidParameter(f"Invalid value for {key}: {shown(raw)} ({expected})")
 
 
 def _record_id(raw: Any) -> int:
@@ -101,7 +101,9 @@ def _print_format(raw: Any) -> str | None:
         if isinstance(raw, int | str) and not isinstance(raw, bool)
         else ""
     )
-    if (text.isascii() and text.isdigit()) or _UUID.fullmatch(text):
+    if re.fullmatch(r"[0-9]{1,10}", text) and int(text) <= MAX_ID:
+        return text
+    if _UUID.fullmatch(text):
         return text
     raise _invalid("print-format-id", raw, "expected a print format id or UUID")
 

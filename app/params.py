@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from app.errors import InvalidParameter, MissingParameters
@@ -26,6 +26,14 @@ LOOKUP_TYPES = frozenset({Ref.TABLE, Ref.TABLE_DIRECT, Ref.SEARCH})
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_LOCAL_OR_OFFSET_DATE_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
+    r"([Zz]|[+-][0-9]{2}:?[0-9]{2})?"
+)
+# Plain decimal notation, as JSON writes numbers (no "1_000", no other digits).
+_NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,6})?")
+# PostgreSQL's numeric holds far more, but no business amount is near 10^1000.
+MAX_MAGNITUDE = 1000
 _DATE_TIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
     r"([Zz]|[+-][0-9]{2}:?[0-9]{2})"
@@ -181,8 +189,17 @@ def coerce_value(spec: ParameterSpec, raw: Any, *, shown_as: str) -> Any:
 
 def _invalid(shown_as: str, raw: Any, expected: str) -> InvalidParameter:
     return InvalidParameter(
-        f"Invalid value for parameter {shown_as}: {json.dumps(raw)} ({expected})"
+        f"Invalid value for parameter {shown_as}: {shown(raw)} ({expected})"
     )
+
+
+def shown(raw: Any, limit: int = 80) -> str:
+    """A client's value as an error message quotes it: JSON, cut to ``limit``."""
+    try:
+        text = json.dumps(raw, ensure_ascii=False)
+    except ValueError:
+        return "(a value too long to show)"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _to_text(spec: ParameterSpec, raw: Any, shown_as: str) -> str:
@@ -202,8 +219,10 @@ def _to_integer(spec: ParameterSpec, raw: Any, shown_as: str) -> int:
         return _int32(raw, raw, shown_as)
     if isinstance(raw, float) and raw.is_integer():
         return _int32(int(raw), raw, shown_as)
-    if isinstance(raw, str) and re.fullmatch(r"\s*[+-]?[0-9]+\s*", raw):
+    if isinstance(raw, str) and re.fullmatch(r"\s*[+-]?[0-9]{1,19}\s*", raw):
         return _int32(int(raw), raw, shown_as)
+    if isinstance(raw, str) and re.fullmatch(r"\s*[+-]?[0-9]+\s*", raw):
+        return _int32(INT_MAX + 1, raw, shown_as)
     raise _invalid(shown_as, raw, "expected an integer")
 
 
@@ -220,12 +239,12 @@ def _int32(value: int, raw: Any, shown_as: str) -> int:
 def _to_number(spec: ParameterSpec, raw: Any, shown_as: str) -> Decimal:
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
         raise _invalid(shown_as, raw, "expected a number")
-    try:
-        number = Decimal(str(raw).strip())
-    except InvalidOperation:
-        raise _invalid(shown_as, raw, "expected a number") from None
-    if not number.is_finite():
-        raise _invalid(shown_as, raw, "expected a finite number")
+    text = repr(raw) if isinstance(raw, float) else str(raw).strip()
+    if not _NUMBER.fullmatch(text):
+        raise _invalid(shown_as, raw, "expected a number")
+    number = Decimal(text)
+    if number and abs(number.adjusted()) > MAX_MAGNITUDE:
+        raise _invalid(shown_as, raw, "a number out of range")
     return number
 
 
@@ -244,7 +263,7 @@ def _to_yes_no(spec: ParameterSpec, raw: Any, shown_as: str) -> bool:
 def _to_date(spec: ParameterSpec, raw: Any, shown_as: str) -> dt.date:
     # A date-time is accepted and cut to its date, as the original does.
     text = raw.strip() if isinstance(raw, str) else ""
-    if _DATE.match(text):
+    if _DATE.fullmatch(text) or _LOCAL_OR_OFFSET_DATE_TIME.fullmatch(text):
         try:
             return dt.date.fromisoformat(text[:10])
         except ValueError:
@@ -256,9 +275,12 @@ def _to_date_time(spec: ParameterSpec, raw: Any, shown_as: str) -> dt.datetime:
     text = raw.strip() if isinstance(raw, str) else ""
     if _DATE_TIME.fullmatch(text):
         try:
-            return dt.datetime.fromisoformat(text.replace("z", "Z"))
-        except ValueError:
+            moment = dt.datetime.fromisoformat(text.replace("z", "Z"))
+            moment.astimezone(dt.UTC)  # in range once in UTC, as it is stored
+        except (ValueError, OverflowError):
             pass
+        else:
+            return moment
     raise _invalid(
         shown_as,
         raw,
@@ -292,9 +314,13 @@ def _to_lookup_key(spec: ParameterSpec, raw: Any, shown_as: str) -> int | str:
         if isinstance(raw, str) and raw.strip():
             return raw.strip()
         raise _invalid(shown_as, raw, "expected the key of a " + spec.lookup.table)
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
     if isinstance(raw, bool) or not isinstance(raw, int | str):
         raise _invalid(shown_as, raw, "expected a record id")
-    if isinstance(raw, str) and not re.fullmatch(r"\s*[0-9]+\s*", raw):
+    if isinstance(raw, str) and not re.fullmatch(r"\s*[0-9]{1,10}\s*", raw):
+        raise _invalid(shown_as, raw, "expected a record id")
+    if not 0 <= int(raw) <= INT_MAX:
         raise _invalid(shown_as, raw, "expected a record id")
     return int(raw)
 

@@ -7,7 +7,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # RFC 7518 §3.2: an HS512 key should be as long as the hash (512 bits).
@@ -27,7 +27,8 @@ class Settings(BaseSettings):
     redis_url: str = ""
     var_dir: Path = Path("var")
 
-    jwt_secret: str = ""
+    # A secret: never shown in reprs, logs or tracebacks.
+    jwt_secret: SecretStr = SecretStr("")
     token_expire_minutes: int = 60
     first_token_expire_minutes: int = 10
 
@@ -43,6 +44,10 @@ class Settings(BaseSettings):
     # sends it again, and how often the sweeper looks.
     resend_after_seconds: float = Field(default=300.0, gt=0)
     sweep_every_seconds: float = Field(default=60.0, gt=0)
+
+    # The service's public root, e.g. https://procserv.example.com; the URLs of
+    # outputs are built on it. Empty: from the request's Host header.
+    public_url: str = ""
 
     sync_wait_seconds: float = Field(default=60.0, gt=0)
     max_body_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
@@ -62,9 +67,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Settings:
-        if self.environment is Environment.PRODUCTION and not self.jwt_secret:
+        secret = self.jwt_secret.get_secret_value()
+        if self.environment is Environment.PRODUCTION and not secret:
             raise ValueError("JWT_SECRET must be set when ENVIRONMENT=production")
-        if self.jwt_secret and len(self.jwt_secret.encode()) < MIN_SECRET_BYTES:
+        if secret and len(secret.encode()) < MIN_SECRET_BYTES:
             raise ValueError(
                 f"JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes long (HS512)"
             )
@@ -85,15 +91,15 @@ class Settings(BaseSettings):
 
     def signing_secret(self) -> str:
         """The JWT secret; in development one is made once and kept under var/."""
-        if self.jwt_secret:
-            return self.jwt_secret
+        if self.jwt_secret.get_secret_value():
+            return self.jwt_secret.get_secret_value()
         path = self.var_dir / "jwt-secret"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(secrets.token_urlsafe(48))
             path.chmod(0o600)
-        self.jwt_secret = path.read_text().strip()
-        return self.jwt_secret
+        self.jwt_secret = SecretStr(path.read_text().strip())
+        return self.jwt_secret.get_secret_value()
 
 
 @lru_cache(maxsize=1)

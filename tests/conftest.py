@@ -113,7 +113,7 @@ def service_env(settings: Settings) -> dict[str, str]:
         "REDIS_URL": settings.redis_url,
         "QUEUE_PREFIX": settings.queue_prefix,
         "EVENT_PREFIX": settings.event_prefix,
-        "JWT_SECRET": settings.jwt_secret,
+        "JWT_SECRET": settings.jwt_secret.get_secret_value(),
         "VAR_DIR": str(settings.var_dir),
         "SEED_DEMO": "true",
         "PYTHONUNBUFFERED": "1",

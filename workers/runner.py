@@ -52,32 +52,33 @@ def run_instance(settings: Settings, instance_id: int, worker: str) -> None:
         started = time.monotonic()
         try:
             outcome = _run(settings, conn, claimed)
-            finished = instances.finish(
-                conn,
-                instance_id,
-                claimed["attempt"],
-                succeeded=outcome.succeeded,
-                summary=outcome.summary,
-                data=outcome.data,
-            )
+            finished = _finish(conn, claimed, outcome)
         except instances.StaleAttempt:
             finished = None
         elapsed = round(time.monotonic() - started, 3)
         if finished is None:
             bound.warning("instance.lost", seconds=elapsed)
             return
-        status = "succeeded" if outcome.succeeded else "failed"
+        status = "succeeded" if finished.succeeded else "failed"
         bound.info("instance.finished", status=status, seconds=elapsed)
         _announce(settings, instance_id, status=status)
 
 
 def _run(settings: Settings, conn: psycopg.Connection[Row], claimed: Row) -> Outcome:
+    """The outcome of the run; whatever goes wrong, the instance gets one."""
     declaration = by_classname(claimed["classname"])
     if declaration is None:
         return Outcome(False, f"No code installed for {claimed['classname']}", None)
-    context = _context(settings, conn, claimed)
+    try:
+        context = _context(settings, conn, claimed)
+    except Exception as error:
+        log.exception("instance.not_started", pinstance_id=claimed["ad_pinstance_id"])
+        return Outcome(
+            False, "The instance could not be started: " + _describe(error), None
+        )
     try:
         returned = declaration.run(context)
+        context.close(commit=True)
     except instances.StaleAttempt:
         context.close(commit=False)
         raise
@@ -90,11 +91,39 @@ def _run(settings: Settings, conn: psycopg.Connection[Row], claimed: Row) -> Out
             "instance.process_raised", pinstance_id=claimed["ad_pinstance_id"]
         )
         return Outcome(False, _describe(error), None)
-    context.close(commit=True)
-    result = (
-        returned if isinstance(returned, Result) else Result(summary=returned or "")
+    if isinstance(returned, Result):
+        return Outcome(True, returned.summary, returned.data)
+    return Outcome(True, "" if returned is None else str(returned), None)
+
+
+def _finish(
+    conn: psycopg.Connection[Row], claimed: Row, outcome: Outcome
+) -> Outcome | None:
+    """Record the outcome; data that cannot be stored fails the instance instead
+    of leaving it running. None when this attempt no longer holds it."""
+    try:
+        row = _record(conn, claimed, outcome)
+    except (TypeError, ValueError, psycopg.DataError) as error:
+        outcome = Outcome(
+            False,
+            "The process returned data that cannot be stored: " + _describe(error),
+            None,
+        )
+        row = _record(conn, claimed, outcome)
+    return None if row is None else outcome
+
+
+def _record(
+    conn: psycopg.Connection[Row], claimed: Row, outcome: Outcome
+) -> Row | None:
+    return instances.finish(
+        conn,
+        claimed["ad_pinstance_id"],
+        claimed["attempt"],
+        succeeded=outcome.succeeded,
+        summary=outcome.summary,
+        data=outcome.data,
     )
-    return Outcome(True, result.summary, result.data)
 
 
 def _describe(error: Exception) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -96,8 +97,7 @@ async def language(request: Request) -> Response:
 
 
 def _is_number(text: str) -> bool:
-    stripped = text.strip()
-    return stripped.isascii() and stripped.isdigit()
+    return re.fullmatch(r"[0-9]{1,10}", text.strip()) is not None
 
 
 def _allowed_client(login: tokens.FirstLogin, raw: str | None) -> int:
@@ -161,8 +161,11 @@ async def _full_login(
         language=language,
         session_id=uuid.uuid4().hex,
     )
+    # A full token keeps the tenants of the login, so clients that always take
+    # the second step (PUT /auth/tokens, the helper routes) can do so with it.
+    claims = {**session.claims(), "Clients": tokens.clients_claim(login.client_ids)}
     token = tokens.issue(
-        session.claims(), settings.signing_secret(), settings.token_expire_minutes
+        claims, settings.signing_secret(), settings.token_expire_minutes
     )
     return {
         "clientId": client["id"],
@@ -197,6 +200,8 @@ def _choose(
 
 
 def _choose_org(raw: Any, orgs: Sequence[Row]) -> int:
+    if isinstance(raw, bool):
+        raise AuthenticateError("Invalid organizationId")
     if raw is None or raw in ("", 0, "0"):
         return orgs[0]["id"] if len(orgs) == 1 and raw is None else 0
     return int(_choose(raw, orgs, "organization", by=("name", "value"))["id"])

@@ -63,11 +63,15 @@ def issue(claims: dict[str, Any], secret: str, minutes: int) -> str:
     return jwt.encode(payload, secret, algorithm=ALGORITHM, headers={"kid": ISSUER})
 
 
+def clients_claim(client_ids: tuple[int, ...]) -> str:
+    return ",".join(str(c) for c in client_ids)
+
+
 def issue_first(login: FirstLogin, secret: str, minutes: int) -> str:
     claims = {
         "sub": login.user_name,
         "AD_User_ID": login.user_id,
-        "Clients": ",".join(str(c) for c in login.client_ids),
+        "Clients": clients_claim(login.client_ids),
     }
     return issue(claims, secret, minutes)
 

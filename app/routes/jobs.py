@@ -16,7 +16,7 @@ from app.auth.guard import require_session
 from app.auth.tokens import Session
 from app.db import Row
 from app.errors import Forbidden, NotFound
-from app.http import json_response
+from app.http import json_response, public_base_url
 from app.serialize import job_json
 
 _IS_OPERATOR = "SELECT isoperator FROM ad_role WHERE ad_role_id = %s AND isactive"
@@ -58,7 +58,7 @@ async def job_body(
             return job_json(row)
         logs = await instances.fetch_logs(conn, instance_id)
         outputs = await instances.fetch_outputs(conn, instance_id)
-    base_url = str(request.base_url).rstrip("/")
+    base_url = public_base_url(request)
     return job_json(row, full=True, logs=logs, outputs=outputs, base_url=base_url)
 
 

@@ -12,7 +12,7 @@ from app import dictionary, instances, runs
 from app.auth.guard import require_session
 from app.auth.tokens import Session
 from app.errors import InvalidFilter
-from app.http import json_response, read_json_object
+from app.http import json_response, public_base_url, read_json_object
 from app.odata import compile_filter
 from app.routes.jobs import job_body
 from app.serialize import (
@@ -125,7 +125,7 @@ async def _finished_answer(
                         conn, output["ad_pinstance_output_id"]
                     )
                     content = b"".join([piece async for piece in pieces])
-                url = f"{request.base_url}{output_path(instance_id, index)}"
+                url = f"{public_base_url(request)}/{output_path(instance_id, index)}"
                 files[output["kind"]] = (output["name"], output["size"], content, url)
     return json_response(process_info_json(row, slug, logs, files))
 

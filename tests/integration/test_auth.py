@@ -34,7 +34,10 @@ PROCESSES = "/api/v1/processes"
 
 def _claims(token: str, settings: Settings) -> dict[str, Any]:
     claims: dict[str, Any] = jwt.decode(
-        token, settings.jwt_secret, algorithms=["HS512"], issuer="procserv"
+        token,
+        settings.jwt_secret.get_secret_value(),
+        algorithms=["HS512"],
+        issuer="procserv",
     )
     return claims
 
@@ -330,7 +333,9 @@ def _session_claims(**changes: Any) -> dict[str, Any]:
 def test_a_token_made_with_the_secret_is_accepted(
     client: TestClient, settings: Settings
 ) -> None:
-    token = jwt.encode(_session_claims(), settings.jwt_secret, algorithm="HS512")
+    token = jwt.encode(
+        _session_claims(), settings.jwt_secret.get_secret_value(), algorithm="HS512"
+    )
 
     assert client.get(PROCESSES, headers=_bearer(token)).status_code == 200
 
@@ -339,7 +344,7 @@ def test_an_expired_token_is_a_json_401(client: TestClient, settings: Settings) 
     past = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
     token = jwt.encode(
         _session_claims(exp=past, iat=past - dt.timedelta(hours=1)),
-        settings.jwt_secret,
+        settings.jwt_secret.get_secret_value(),
         algorithm="HS512",
     )
 
@@ -356,7 +361,11 @@ def test_an_expired_token_is_a_json_401(client: TestClient, settings: Settings) 
 def test_a_forged_token_is_a_json_401(
     client: TestClient, settings: Settings, secret: str | None, algorithm: str
 ) -> None:
-    key = None if algorithm == "none" else secret or settings.jwt_secret
+    key = (
+        None
+        if algorithm == "none"
+        else secret or settings.jwt_secret.get_secret_value()
+    )
     token = jwt.encode(_session_claims(), key, algorithm=algorithm)
 
     answer = client.get(PROCESSES, headers=_bearer(token))

@@ -157,3 +157,19 @@ PROCESSES = (
     _sleep_process("Test Sleep P", "P"),
     _sleep_process("Test Sleep PA", "PA"),
 )
+
+
+def _unstorable(ctx: Context) -> Result:
+    return Result(summary="done", data={"when": object()})
+
+
+PROCESSES = (
+    *PROCESSES,
+    Process(
+        value="Test Unstorable",
+        name="Test Unstorable",
+        run=_unstorable,
+        allow_multiple_execution="Y",
+        entity_type=ENTITY,
+    ),
+)
