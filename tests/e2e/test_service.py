@@ -7,6 +7,7 @@ import base64
 import io
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -23,6 +24,7 @@ from app.embedded import free_port
 from app.settings import Settings
 from tests.conftest import ROOT, service_env
 
+PROCSERV = str(Path(sys.executable).parent / "procserv")
 EXPORT = {
     "ImportOrExport": "export",
     "AD_Language": "es_CO",
@@ -54,13 +56,12 @@ def service(
 
 
 def _start_dev(
-    settings: Settings, var_dir: Path
+    settings: Settings, var_dir: Path, port: int = 0
 ) -> tuple[subprocess.Popen[bytes], str]:
     """``procserv dev`` as ``make run`` starts it, once it answers HTTP."""
-    port = free_port()
-    procserv = str(Path(sys.executable).parent / "procserv")
+    port = port or free_port()
     child = subprocess.Popen(
-        [procserv, "dev"],
+        [PROCSERV, "dev"],
         env=dev_env(settings, var_dir, port),
         cwd=ROOT,
         start_new_session=True,
@@ -160,3 +161,46 @@ def test_sigterm_stops_every_child(settings: Settings, tmp_path: Path) -> None:
     assert child.wait(timeout=60) == 0
     _, alive = psutil.wait_procs(children, timeout=30)
     assert alive == []
+
+
+def test_a_taken_port_stops_dev_at_once_with_a_clear_message(
+    settings: Settings, tmp_path: Path
+) -> None:
+    with socket.socket() as other_program:
+        other_program.bind(("127.0.0.1", 0))
+        other_program.listen()
+        port = other_program.getsockname()[1]
+        started = time.monotonic()
+
+        refused = subprocess.run(
+            [PROCSERV, "dev"],
+            env=dev_env(settings, tmp_path, port),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    assert refused.returncode == 1
+    assert f"Port {port} on 127.0.0.1 is already taken" in refused.stderr
+    assert "PORT=8123 make run" in refused.stderr
+    assert "procserv is up" not in refused.stdout
+    assert time.monotonic() - started < 30
+
+
+def test_a_killed_dev_takes_its_processes_along_and_the_next_one_starts(
+    settings: Settings, tmp_path: Path
+) -> None:
+    port = free_port()
+    child, _ = _start_dev(settings, tmp_path, port)
+    children = psutil.Process(child.pid).children(recursive=True)
+
+    child.kill()
+    child.wait()
+
+    _, alive = psutil.wait_procs(children, timeout=30)
+    assert alive == []
+    again, _ = _start_dev(settings, tmp_path, port)
+    _stop(again)
+    assert again.returncode == 0

@@ -141,6 +141,11 @@ MANDATORY = Process(
     entity_type=ENTITY,
 )
 
+
+def _unstorable(ctx: Context) -> Result:
+    return Result(summary="done", data={"when": object()})
+
+
 PROCESSES = (
     ECHO,
     MANDATORY,
@@ -156,15 +161,6 @@ PROCESSES = (
     _sleep_process("Test Sleep NA", "NA"),
     _sleep_process("Test Sleep P", "P"),
     _sleep_process("Test Sleep PA", "PA"),
-)
-
-
-def _unstorable(ctx: Context) -> Result:
-    return Result(summary="done", data={"when": object()})
-
-
-PROCESSES = (
-    *PROCESSES,
     Process(
         value="Test Unstorable",
         name="Test Unstorable",
