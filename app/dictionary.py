@@ -29,10 +29,19 @@ FILTER_COLUMNS: Mapping[str, FilterColumn] = {
     "jasperreport": FilterColumn("p.jasperreport", "string", "Jasper Report"),
 }
 
+# Texts in the caller's language where a translation row exists (t), else the
+# base text; filters and sorting stay on the base columns, as in the original.
 _PROCESS_COLUMNS = """
-p.ad_process_id, p.ad_process_uu, p.value, p.slug, p.name, p.description, p.help,
+p.ad_process_id, p.ad_process_uu, p.value, p.slug,
+COALESCE(t.name, p.name) AS name, COALESCE(t.description, p.description) AS description,
+COALESCE(t.help, p.help) AS help,
 p.entitytype, p.isreport, p.ad_reportview_id, p.ad_printformat_id, p.ad_workflow_id,
 p.jasperreport, p.allowmultipleexecution, p.queue, p.classname
+"""
+
+_ACTIVE_LANGUAGE = """
+SELECT ad_language FROM ad_language
+ WHERE ad_language = %s AND isactive AND (issystemlanguage OR isbaselanguage)
 """
 
 _LIST_PROCESSES = f"""
@@ -40,6 +49,8 @@ SELECT {_PROCESS_COLUMNS}
   FROM ad_process p
   JOIN ad_process_access a
     ON a.ad_process_id = p.ad_process_id AND a.ad_role_id = %s AND a.isactive
+  LEFT JOIN ad_process_trl t
+    ON t.ad_process_id = p.ad_process_id AND t.ad_language = %s
  WHERE p.isactive AND p.ad_form_id IS NULL
 """
 
@@ -49,25 +60,41 @@ SELECT {_PROCESS_COLUMNS},
          WHERE a.ad_process_id = p.ad_process_id AND a.ad_role_id = %(role_id)s
            AND a.isactive) AS isreadwrite
   FROM ad_process p
+  LEFT JOIN ad_process_trl t
+    ON t.ad_process_id = p.ad_process_id AND t.ad_language = %(language)s
  WHERE p.slug = %(slug)s AND p.isactive
 """
 
 _PARAMETERS = """
 SELECT pp.ad_process_para_id, pp.ad_process_para_uu, pp.seqno, pp.columnname,
-       pp.name, pp.description, pp.help, pp.ad_reference_id, pp.ad_reference_value_id,
+       COALESCE(t.name, pp.name) AS name,
+       COALESCE(t.description, pp.description) AS description,
+       COALESCE(t.help, pp.help) AS help,
+       pp.ad_reference_id, pp.ad_reference_value_id,
        pp.ismandatory, pp.isrange, pp.defaultvalue, pp.defaultvalue2, pp.valuemin,
-       pp.valuemax, pp.displaylogic, pp.placeholder, pp.placeholder2, pp.entitytype,
+       pp.valuemax, pp.displaylogic,
+       COALESCE(t.placeholder, pp.placeholder) AS placeholder,
+       COALESCE(t.placeholder2, pp.placeholder2) AS placeholder2, pp.entitytype,
        r.name AS reference_name, rv.name AS reference_value_name,
        rt.tablename AS lookup_table, rt.keycolumn AS lookup_key,
        rt.displaycolumn AS lookup_display, rt.whereclause AS lookup_where,
-       (SELECT coalesce(json_object_agg(l.value, l.name ORDER BY l.seqno), '{}')
+       (SELECT json_agg(json_build_object(
+                   'value', l.value,
+                   'name', COALESCE(lt.name, l.name),
+                   'description', COALESCE(lt.description, l.description))
+                 ORDER BY l.seqno)
           FROM ad_ref_list l
+          LEFT JOIN ad_ref_list_trl lt
+            ON lt.ad_ref_list_id = l.ad_ref_list_id
+           AND lt.ad_language = %(language)s
          WHERE l.ad_reference_id = pp.ad_reference_value_id AND l.isactive
-       ) AS list_values
+       ) AS list_entries
   FROM ad_process_para pp
   JOIN ad_reference r ON r.ad_reference_id = pp.ad_reference_id
   LEFT JOIN ad_reference rv ON rv.ad_reference_id = pp.ad_reference_value_id
   LEFT JOIN ad_ref_table rt ON rt.ad_reference_id = pp.ad_reference_value_id
+  LEFT JOIN ad_process_para_trl t
+    ON t.ad_process_para_id = pp.ad_process_para_id AND t.ad_language = %(language)s
  WHERE pp.ad_process_id = %(process_id)s AND pp.isactive
  ORDER BY pp.seqno
 """
@@ -77,10 +104,13 @@ _STRING_KEYS = frozenset({("ad_language", "ad_language")})
 
 
 async def list_processes(
-    conn: psycopg.AsyncConnection[Row], role_id: int, condition: SqlFragment | None
+    conn: psycopg.AsyncConnection[Row],
+    role_id: int,
+    language: str,
+    condition: SqlFragment | None,
 ) -> list[Row]:
     query = _LIST_PROCESSES
-    params: list[object] = [role_id]
+    params: list[object] = [role_id, language]
     if condition is not None:
         query += f" AND ({condition.text})"
         params.extend(condition.params)
@@ -89,18 +119,23 @@ async def list_processes(
 
 
 async def process_by_slug(
-    conn: psycopg.AsyncConnection[Row], slug: str, role_id: int
+    conn: psycopg.AsyncConnection[Row], slug: str, role_id: int, language: str
 ) -> Row | None:
     """The active process with this slug, with the role's access to it
     (``isreadwrite``: None for no access, False for read-only, True)."""
-    cursor = await conn.execute(_PROCESS_BY_SLUG, {"slug": slug, "role_id": role_id})
+    cursor = await conn.execute(
+        _PROCESS_BY_SLUG, {"slug": slug, "role_id": role_id, "language": language}
+    )
     return await cursor.fetchone()
 
 
-async def parameters(conn: psycopg.AsyncConnection[Row], process_id: int) -> list[Row]:
-    return await (
-        await conn.execute(_PARAMETERS, {"process_id": process_id})
-    ).fetchall()
+async def parameters(
+    conn: psycopg.AsyncConnection[Row], process_id: int, language: str
+) -> list[Row]:
+    cursor = await conn.execute(
+        _PARAMETERS, {"process_id": process_id, "language": language}
+    )
+    return await cursor.fetchall()
 
 
 def parameter_spec(row: Row) -> ParameterSpec:
@@ -113,7 +148,7 @@ def parameter_spec(row: Row) -> ParameterSpec:
         is_range=row["isrange"],
         default=row["defaultvalue"],
         default_to=row["defaultvalue2"],
-        list_values=row["list_values"] or {},
+        list_values={e["value"]: e["name"] for e in row["list_entries"] or ()},
         lookup=_lookup_spec(row),
     )
 
@@ -133,3 +168,15 @@ def _lookup_spec(row: Row) -> LookupSpec | None:
         where=row["lookup_where"] or "",
         string_key=(table, key) in _STRING_KEYS,
     )
+
+
+async def answer_language(
+    conn: psycopg.AsyncConnection[Row], locale: str | None, session_language: str
+) -> str:
+    """The language of an answer: ``locale`` when it names an active language
+    (anything else is ignored, as the original does), else the token's."""
+    if locale:
+        row = await (await conn.execute(_ACTIVE_LANGUAGE, (locale,))).fetchone()
+        if row is not None:
+            return str(row["ad_language"])
+    return session_language

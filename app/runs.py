@@ -73,12 +73,20 @@ class Prepared:
 
 
 async def find_process(
-    conn: psycopg.AsyncConnection[Row], slug: str, session: Session, *, to_run: bool
+    conn: psycopg.AsyncConnection[Row],
+    slug: str,
+    session: Session,
+    *,
+    to_run: bool,
+    language: str | None = None,
 ) -> Row:
-    """The process of a URL slug, if the session's role may see (or run) it."""
+    """The process of a URL slug, if the session's role may see (or run) it, with
+    its texts in ``language`` (the session's by default)."""
     process = None
     if _SLUG.fullmatch(slug):
-        process = await dictionary.process_by_slug(conn, slug, session.role_id)
+        process = await dictionary.process_by_slug(
+            conn, slug, session.role_id, language or session.language
+        )
     if process is None:
         raise InvalidProcessName(f"No match found for process name: {slug}")
     access = process["isreadwrite"]
@@ -100,7 +108,9 @@ async def prepare(
     """Check everything about a run request before anything is stored."""
     specs = [
         dictionary.parameter_spec(r)
-        for r in await dictionary.parameters(conn, process["ad_process_id"])
+        for r in await dictionary.parameters(
+            conn, process["ad_process_id"], session.language
+        )
     ]
     options = run_options(dict(body), is_report=process["isreport"], is_job=is_job)
     values = SessionValues(

@@ -126,10 +126,18 @@ def parameter_json(row: Row) -> dict[str, Any]:
             ("Placeholder", row["placeholder"]),
             ("Placeholder2", row["placeholder2"]),
             ("EntityType", _entity_type(row["entitytype"])),
+            # procserv's addition: the values of a list, in the caller's language
+            ("listValues", _list_values(row.get("list_entries"))),
             ("model-name", "ad_process_para"),
             ("parameterName", row["columnname"]),
         ]
     )
+
+
+def _list_values(entries: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    if not entries:
+        return None
+    return [_drop_none(entry.items()) for entry in entries]
 
 
 def log_json(row: Row) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -11,6 +12,7 @@ from starlette.routing import Route
 from app import dictionary, instances, runs
 from app.auth.guard import require_session
 from app.auth.tokens import Session
+from app.db import Row
 from app.errors import InvalidFilter
 from app.http import json_response, public_base_url, read_json_object
 from app.odata import compile_filter
@@ -34,7 +36,10 @@ async def list_processes(request: Request) -> Response:
         except InvalidFilter as error:
             raise InvalidFilter("Get process with exception: " + error.detail) from None
     async with request.app.state.pool.connection() as conn:
-        rows = await dictionary.list_processes(conn, session.role_id, condition)
+        language = await _language(conn, request, session)
+        rows = await dictionary.list_processes(
+            conn, session.role_id, language, condition
+        )
     return json_response({"processes": [process_json(row) for row in rows]})
 
 
@@ -42,8 +47,11 @@ async def get_process(request: Request) -> Response:
     session = require_session(request)
     slug = request.path_params["slug"]
     async with request.app.state.pool.connection() as conn:
-        process = await runs.find_process(conn, slug, session, to_run=False)
-        rows = await dictionary.parameters(conn, process["ad_process_id"])
+        language = await _language(conn, request, session)
+        process = await runs.find_process(
+            conn, slug, session, to_run=False, language=language
+        )
+        rows = await dictionary.parameters(conn, process["ad_process_id"], language)
     body = process_json(process)
     body["parameters"] = [parameter_json(row) for row in rows]
     return json_response(body)
@@ -128,6 +136,13 @@ async def _finished_answer(
                 url = f"{public_base_url(request)}/{output_path(instance_id, index)}"
                 files[output["kind"]] = (output["name"], output["size"], content, url)
     return json_response(process_info_json(row, slug, logs, files))
+
+
+async def _language(
+    conn: psycopg.AsyncConnection[Row], request: Request, session: Session
+) -> str:
+    locale = request.query_params.get("locale")
+    return await dictionary.answer_language(conn, locale, session.language)
 
 
 def _trace(request: Request) -> str | None:
