@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import psycopg
 
 from app.db import Row
+from app.errors import InvalidFilter
 from app.odata import FilterColumn, SqlFragment
 from app.params import LookupSpec, ParameterSpec
 
@@ -103,19 +106,76 @@ SELECT pp.ad_process_para_id, pp.ad_process_para_uu, pp.seqno, pp.columnname,
 _STRING_KEYS = frozenset({("ad_language", "ad_language")})
 
 
+@dataclass(frozen=True)
+class Page:
+    """Order and window of a list: ``order`` holds trusted SQL (column, direction)."""
+
+    order: tuple[tuple[str, str], ...] = (("p.value", "ASC"),)
+    top: int | None = None
+    skip: int = 0
+
+
 async def list_processes(
     conn: psycopg.AsyncConnection[Row],
     role_id: int,
     language: str,
     condition: SqlFragment | None,
+    page: Page,
 ) -> list[Row]:
     query = _LIST_PROCESSES
     params: list[object] = [role_id, language]
     if condition is not None:
         query += f" AND ({condition.text})"
         params.extend(condition.params)
-    query += " ORDER BY p.value"
+    # The id last, so that pages of equal sort keys do not overlap.
+    order = [f"{column} {direction}" for column, direction in page.order]
+    query += " ORDER BY " + ", ".join([*order, "p.ad_process_id"])
+    if page.top is not None:
+        query += " LIMIT %s"
+        params.append(page.top)
+    query += " OFFSET %s"
+    params.append(page.skip)
     return await (await conn.execute(query, params)).fetchall()
+
+
+MAX_TOP = 1000
+
+
+def parse_page(orderby: str | None, top: str | None, skip: str | None) -> Page:
+    """``$orderby=<Column> [asc|desc][, ...]``, ``$top`` (at most 1000), ``$skip``
+    (decision D13); a bad value is an ``InvalidFilter`` naming it."""
+    return Page(
+        order=_order(orderby) if orderby and orderby.strip() else Page.order,
+        top=_count("$top", top, MAX_TOP),
+        skip=_count("$skip", skip, 2**31 - 1) or 0,
+    )
+
+
+def _order(text: str) -> tuple[tuple[str, str], ...]:
+    order = []
+    for item in text.split(","):
+        words = item.split()
+        if not 1 <= len(words) <= 2:
+            raise InvalidFilter(f"Invalid $orderby item: {item.strip()!r}")
+        column = FILTER_COLUMNS.get(words[0].lower())
+        if column is None:
+            raise InvalidFilter(f"Invalid column for $orderby: {words[0][:80]}")
+        direction = words[1].upper() if len(words) == 2 else "ASC"
+        if direction not in ("ASC", "DESC"):
+            raise InvalidFilter(f"Invalid $orderby direction: {words[1][:80]}")
+        order.append((column.sql, direction))
+    return tuple(order)
+
+
+def _count(name: str, raw: str | None, most: int) -> int | None:
+    if raw is None:
+        return None
+    text = raw.strip()
+    if not re.fullmatch(r"[0-9]{1,10}", text) or int(text) > most:
+        raise InvalidFilter(
+            f"Invalid {name}: {text[:80]!r} (a whole number from 0 to {most})"
+        )
+    return int(text)
 
 
 async def process_by_slug(

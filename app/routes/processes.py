@@ -28,17 +28,21 @@ from app.settings import Settings
 
 async def list_processes(request: Request) -> Response:
     session = require_session(request)
-    text = request.query_params.get("$filter", "")
-    condition = None
-    if text.strip():
-        try:
-            condition = compile_filter(text, dictionary.FILTER_COLUMNS)
-        except InvalidFilter as error:
-            raise InvalidFilter("Get process with exception: " + error.detail) from None
+    query = request.query_params
+    text = query.get("$filter", "")
+    try:
+        condition = (
+            compile_filter(text, dictionary.FILTER_COLUMNS) if text.strip() else None
+        )
+        page = dictionary.parse_page(
+            query.get("$orderby"), query.get("$top"), query.get("$skip")
+        )
+    except InvalidFilter as error:
+        raise InvalidFilter("Get process with exception: " + error.detail) from None
     async with request.app.state.pool.connection() as conn:
         language = await _language(conn, request, session)
         rows = await dictionary.list_processes(
-            conn, session.role_id, language, condition
+            conn, session.role_id, language, condition, page
         )
     return json_response({"processes": [process_json(row) for row in rows]})
 
