@@ -12,6 +12,7 @@ from app.db import Row
 from app.errors import InvalidFilter
 from app.odata import FilterColumn, SqlFragment
 from app.params import LookupSpec, ParameterSpec
+from app.tables import identifier_column
 
 # The columns a $filter may name: those the process JSON shows, plus id, uid, slug.
 FILTER_COLUMNS: Mapping[str, FilterColumn] = {
@@ -101,6 +102,10 @@ SELECT pp.ad_process_para_id, pp.ad_process_para_uu, pp.seqno, pp.columnname,
  WHERE pp.ad_process_id = %(process_id)s AND pp.isactive
  ORDER BY pp.seqno
 """
+
+# Types whose table, with no table reference, is named by the column (C_BPartner_ID
+# looks up c_bpartner), as iDempiere's Table Direct and Search do.
+_TABLE_OF_COLUMN = frozenset({19, 30, 200162, 200163})
 
 # Lookup tables whose key is text rather than a number.
 _STRING_KEYS = frozenset({("ad_language", "ad_language")})
@@ -217,10 +222,12 @@ def _lookup_spec(row: Row) -> LookupSpec | None:
     table, key = row["lookup_table"], row["lookup_key"]
     if table is None:
         column = row["columnname"]
-        if row["ad_reference_id"] != 19 or not column.lower().endswith("_id"):
+        if row[
+            "ad_reference_id"
+        ] not in _TABLE_OF_COLUMN or not column.lower().endswith("_id"):
             return None
         table, key = column[:-3].lower(), column.lower()
-        return LookupSpec(table=table, key=key, display=key)
+        return LookupSpec(table=table, key=key, display=identifier_column(table))
     return LookupSpec(
         table=table,
         key=key,

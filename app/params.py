@@ -23,6 +23,13 @@ TEXT_TYPES = frozenset({Ref.STRING, Ref.TEXT, Ref.TEXT_LONG, Ref.FILE_PATH})
 INTEGER_TYPES = frozenset({Ref.INTEGER, Ref.ID})
 NUMBER_TYPES = frozenset({Ref.AMOUNT, Ref.NUMBER, Ref.QUANTITY})
 LOOKUP_TYPES = frozenset({Ref.TABLE, Ref.TABLE_DIRECT, Ref.SEARCH})
+MULTIPLE_TYPES = frozenset(
+    {
+        Ref.CHOSEN_MULTIPLE_SELECTION_LIST,
+        Ref.CHOSEN_MULTIPLE_SELECTION_TABLE,
+        Ref.CHOSEN_MULTIPLE_SELECTION_SEARCH,
+    }
+)
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -77,6 +84,16 @@ class LookupSpec:
 
 
 @dataclass(frozen=True)
+class LookupRef:
+    """A record a client names otherwise than by its key: by its identifier, its
+    UUID, or the value of one of its columns. The API resolves it to the key."""
+
+    by: str  # "identifier", "uid" or "column"
+    value: str
+    column: str | None = None
+
+
+@dataclass(frozen=True)
 class SessionValues:
     """What default values may name: ``@#Date@``, ``@#AD_User_ID@`` and so on."""
 
@@ -88,13 +105,22 @@ class SessionValues:
 
 @dataclass
 class Coerced:
-    """A request's parameters, typed, with the rows to store and the lookups the
-    caller still has to check against the database."""
+    """A request's parameters, typed. Lookup values are keys or ``LookupRef``s
+    (a multiple selection: a tuple of them) until the caller has resolved them
+    against the database; ``rows`` are what is stored."""
 
+    specs: Sequence[ParameterSpec]
     values: dict[str, Any] = field(default_factory=dict)
     values_to: dict[str, Any] = field(default_factory=dict)
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    lookups: list[tuple[ParameterSpec, Any]] = field(default_factory=list)
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        return [
+            _storage_row(
+                s, self.values.get(s.column_name), self.values_to.get(s.column_name)
+            )
+            for s in self.specs
+        ]
 
 
 def coerce_parameters(
@@ -102,9 +128,9 @@ def coerce_parameters(
 ) -> Coerced:
     """Type every parameter of the body, apply defaults and check mandatory ones
     (decision D2). Unknown keys are ignored, as the original does (D12)."""
-    coerced = Coerced()
+    coerced = Coerced(sorted(specs, key=lambda s: s.seqno))
     missing: list[str] = []
-    for spec in sorted(specs, key=lambda s: s.seqno):
+    for spec in coerced.specs:
         value = _read(spec, body, "", spec.default, session)
         value_to = (
             _read(spec, body, "_to", spec.default_to, session)
@@ -116,10 +142,6 @@ def coerce_parameters(
         coerced.values[spec.column_name] = value
         if spec.is_range:
             coerced.values_to[spec.column_name] = value_to
-        coerced.rows.append(_storage_row(spec, value, value_to))
-        for each in (value, value_to):
-            if each is not None and spec.lookup is not None:
-                coerced.lookups.append((spec, each))
     if missing:
         raise MissingParameters("Missing mandatory parameters: " + ", ".join(missing))
     _check_ranges(specs, coerced)
@@ -307,13 +329,18 @@ def _choices(spec: ParameterSpec) -> str:
     return ", ".join(repr(v) for v in spec.list_values)
 
 
-def _to_lookup_key(spec: ParameterSpec, raw: Any, shown_as: str) -> int | str:
-    if isinstance(raw, dict) and set(raw) == {"id"}:
-        raw = raw["id"]
-    if spec.lookup is not None and spec.lookup.string_key:
+def _to_lookup_key(
+    spec: ParameterSpec, raw: Any, shown_as: str
+) -> int | str | LookupRef:
+    """A record by its key (a number, a numeric text, ``{"id"}``), or by
+    ``{"identifier"}``, ``{"uid"}`` or ``{"lookupColumn", "lookupValue"}``."""
+    if isinstance(raw, dict):
+        return _lookup_object(spec, raw, shown_as)
+    string_key = spec.lookup is not None and spec.lookup.string_key
+    if string_key:
         if isinstance(raw, str) and raw.strip():
             return raw.strip()
-        raise _invalid(shown_as, raw, "expected the key of a " + spec.lookup.table)
+        raise _invalid(shown_as, raw, "expected the key of a record")
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
     if isinstance(raw, bool) or not isinstance(raw, int | str):
@@ -323,6 +350,65 @@ def _to_lookup_key(spec: ParameterSpec, raw: Any, shown_as: str) -> int | str:
     if not 0 <= int(raw) <= INT_MAX:
         raise _invalid(shown_as, raw, "expected a record id")
     return int(raw)
+
+
+_LOOKUP_FORMS = (
+    'expected {"id"}, {"identifier"}, {"uid"} or {"lookupColumn", "lookupValue"}'
+)
+
+
+def _lookup_object(
+    spec: ParameterSpec, raw: dict[str, Any], shown_as: str
+) -> int | str | LookupRef:
+    keys = set(raw)
+    if keys == {"id"}:
+        return _to_lookup_key(spec, raw["id"], shown_as)
+    if keys == {"identifier"} and _is_text(raw["identifier"]):
+        return LookupRef("identifier", str(raw["identifier"]))
+    if keys == {"uid"} and isinstance(raw["uid"], str) and raw["uid"].strip():
+        return LookupRef("uid", raw["uid"].strip())
+    if keys == {"lookupColumn", "lookupValue"} and _is_text(raw["lookupValue"]):
+        column = raw["lookupColumn"]
+        if isinstance(column, str) and re.fullmatch(
+            r"[A-Za-z_][A-Za-z0-9_]{0,62}", column
+        ):
+            return LookupRef("column", str(raw["lookupValue"]), column.lower())
+    raise _invalid(shown_as, raw, _LOOKUP_FORMS)
+
+
+def _is_text(value: Any) -> bool:
+    return (
+        isinstance(value, str | int)
+        and not isinstance(value, bool)
+        and str(value) != ""
+    )
+
+
+MAX_SELECTIONS = 1000
+
+
+def _to_selections(spec: ParameterSpec, raw: Any, shown_as: str) -> tuple[Any, ...]:
+    """Chosen Multiple Selection: ``"117,114"``, ``[117, "114", {"identifier": …}]``
+    or ``{"selections": [...]}``; each element as the single type would take it."""
+    if isinstance(raw, dict) and set(raw) == {"selections"}:
+        raw = raw["selections"]
+    if isinstance(raw, str):
+        items: list[Any] = [part.strip() for part in raw.split(",") if part.strip()]
+    elif isinstance(raw, int) and not isinstance(raw, bool):
+        items = [raw]
+    elif isinstance(raw, list):
+        items = raw
+    else:
+        raise _invalid(shown_as, raw, "expected a comma-separated list or an array")
+    if not items or len(items) > MAX_SELECTIONS:
+        raise _invalid(shown_as, raw, f"expected 1 to {MAX_SELECTIONS} selections")
+    single = (
+        _to_list_value
+        if spec.reference == Ref.CHOSEN_MULTIPLE_SELECTION_LIST
+        else _to_lookup_key
+    )
+    chosen = tuple(single(spec, item, shown_as) for item in items)
+    return tuple(dict.fromkeys(chosen))  # each once, in the order given
 
 
 def _no_files_yet(spec: ParameterSpec, raw: Any, shown_as: str) -> str:
@@ -341,6 +427,7 @@ _CONVERTERS: dict[Ref, Callable[[ParameterSpec, Any, str], Any]] = {
     Ref.DATE_TIME: _to_date_time,
     Ref.LIST: _to_list_value,
     Ref.FILE_NAME: _no_files_yet,
+    **dict.fromkeys(MULTIPLE_TYPES, _to_selections),
 }
 _KNOWN = frozenset(int(r) for r in Ref)
 
@@ -358,7 +445,7 @@ def _storage_row(spec: ParameterSpec, value: Any, value_to: Any) -> dict[str, An
         "p_number_to": None,
         "p_date": None,
         "p_date_to": None,
-        "info": spec.list_values.get(value) if isinstance(value, str) else None,
+        "info": _info(spec, value),
         "info_to": None,
     }
     for suffix, each in (("", value), ("_to", value_to)):
@@ -368,7 +455,20 @@ def _storage_row(spec: ParameterSpec, value: Any, value_to: Any) -> dict[str, An
     return row
 
 
+def _info(spec: ParameterSpec, value: Any) -> str | None:
+    """The names of chosen list values, as iDempiere's Info column shows them."""
+    chosen = value if isinstance(value, tuple) else (value,)
+    names = [
+        spec.list_values[v]
+        for v in chosen
+        if isinstance(v, str) and v in spec.list_values
+    ]
+    return ", ".join(names) if names else None
+
+
 def _stored(value: Any) -> tuple[str, Any]:
+    if isinstance(value, tuple):  # a multiple selection, as the original stores it
+        return "p_string", ",".join(str(item) for item in value)
     if isinstance(value, bool):
         return "p_string", "Y" if value else "N"
     if isinstance(value, int | Decimal):
@@ -385,6 +485,11 @@ def typed_value(reference: int | None, string: Any, number: Any, date: Any) -> A
     if string is None and number is None and date is None:
         return None
     ref = Ref(reference) if reference in _KNOWN else None
+    if ref is Ref.CHOSEN_MULTIPLE_SELECTION_LIST:
+        return [item for item in str(string).split(",") if item]
+    if ref in MULTIPLE_TYPES:
+        items = [item for item in str(string).split(",") if item]
+        return [int(i) if i.isascii() and i.isdigit() else i for i in items]
     if ref is Ref.YES_NO:
         return string == "Y"
     if ref is Ref.DATE and date is not None:

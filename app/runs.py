@@ -29,7 +29,7 @@ from app.errors import (
     NotFound,
     ServiceUnavailable,
 )
-from app.lookups import verify_lookups
+from app.lookups import resolve_lookups
 from app.options import RunOptions, run_options
 from app.params import SessionValues, coerce_parameters
 from app.settings import Settings
@@ -117,7 +117,7 @@ async def prepare(
         session.user_id, session.client_id, session.org_id, dt.date.today()
     )
     coerced = coerce_parameters(specs, body, values)
-    await verify_lookups(conn, coerced.lookups, session.client_id)
+    await resolve_lookups(conn, coerced, session.client_id)
     table_id = await _table_of(conn, options)
     _run_check(
         process["slug"],

@@ -33,6 +33,21 @@ TABLES = (
     Table(578, "AD_PInstance_Log", "Process Instance Log"),
 )
 
+# The column a record is known by (iDempiere's identifier), for lookups by
+# {"identifier": ...}; a table not named here is known by its name.
+IDENTIFIERS = {
+    "ad_table": "tablename",
+    "ad_process": "value",
+    "ad_ref_list": "value",
+    "ad_org": "value",
+    "ad_client": "value",
+}
+
+
+def identifier_column(table: str) -> str:
+    return IDENTIFIERS.get(table, "name")
+
+
 UPSERT = """
 INSERT INTO ad_table (ad_table_id, tablename, name)
 VALUES (%(id)s, %(table_name)s, %(name)s)

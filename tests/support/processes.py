@@ -142,6 +142,39 @@ MANDATORY = Process(
 )
 
 
+def _echo_lookups(ctx: Context) -> Result:
+    return Result(summary="looked up", data={"params": dict(ctx.params)})
+
+
+LOOKUPS = Process(
+    value="Test Lookups",
+    name="Test Lookups",
+    run=_echo_lookups,
+    parameters=(
+        Parameter("AD_Table_ID", "Table", Ref.TABLE_DIRECT),
+        Parameter("AD_Role_ID", "Role", Ref.SEARCH),
+        Parameter("AD_Language", "Language", Ref.TABLE, values=_LANGUAGES),
+    ),
+    allow_multiple_execution="Y",
+    entity_type=ENTITY,
+)
+
+SELECTIONS = Process(
+    value="Test Selections",
+    name="Test Selections",
+    run=_echo_lookups,
+    parameters=(
+        Parameter("AD_Table_ID", "Tables", Ref.CHOSEN_MULTIPLE_SELECTION_TABLE),
+        Parameter("AD_Role_ID", "Roles", Ref.CHOSEN_MULTIPLE_SELECTION_SEARCH),
+        Parameter(
+            "Color", "Colors", Ref.CHOSEN_MULTIPLE_SELECTION_LIST, values=_COLORS
+        ),
+    ),
+    allow_multiple_execution="Y",
+    entity_type=ENTITY,
+)
+
+
 def _unstorable(ctx: Context) -> Result:
     return Result(summary="done", data={"when": object()})
 
@@ -149,6 +182,8 @@ def _unstorable(ctx: Context) -> Result:
 PROCESSES = (
     ECHO,
     MANDATORY,
+    LOOKUPS,
+    SELECTIONS,
     Process(
         value="Test Raise",
         name="Test Raise",

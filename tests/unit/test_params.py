@@ -153,7 +153,7 @@ def test_string_keyed_lookups_keep_their_text() -> None:
     parameter = spec("AD_Language", Ref.TABLE, lookup=lookup)
     coerced = coerce_parameters([parameter], {"AD_Language": "es_CO"}, SESSION)
     assert coerced.values["AD_Language"] == "es_CO"
-    assert coerced.lookups == [(parameter, "es_CO")]
+    assert coerced.rows[0]["p_string"] == "es_CO"
 
 
 def test_stored_rows_put_each_type_in_its_column() -> None:
