@@ -70,6 +70,17 @@ def beat() -> None:
 
 
 @cli.command()
+def flower(host: str = "127.0.0.1", port: int = 5555) -> None:
+    """Run Flower, the web page that shows the workers and their tasks live.
+
+    Its other options come from FLOWER_* variables, e.g. FLOWER_BASIC_AUTH.
+    """
+    from workers.celery_app import app  # noqa: PLC0415
+
+    app.start(["flower", f"--address={host}", f"--port={port}"])
+
+
+@cli.command()
 def dev() -> None:
     """Start everything for development (what ``make run`` does)."""
     from app.supervisor import run_dev  # noqa: PLC0415

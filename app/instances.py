@@ -18,6 +18,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from app.db import Row
+from processes.context import Upload
 
 UNFINISHED = ("queued", "running")
 CHUNK_BYTES = 1024 * 1024
@@ -59,6 +60,15 @@ INSERT INTO ad_pinstance_para (ad_pinstance_id, seqno, parametername, p_string,
 VALUES (%(instance_id)s, %(seqno)s, %(name)s, %(p_string)s, %(p_string_to)s,
     %(p_number)s, %(p_number_to)s, %(p_date)s, %(p_date_to)s, %(info)s,
     %(info_to)s)
+"""
+
+# An upload is stored whole before its instance is queued, so it has its size.
+_INSERT_UPLOAD = """
+INSERT INTO ad_pinstance_output (ad_pinstance_id, seqno, kind, attempt, name,
+                                 mediatype, size, sha256)
+VALUES (%(instance_id)s, %(seqno)s, 'upload', 0, %(name)s, %(media_type)s,
+        %(size)s, %(sha256)s)
+RETURNING ad_pinstance_output_id
 """
 
 _SELECT_INSTANCE = """
@@ -129,15 +139,19 @@ class NewInstance:
     trace_id: str | None
     queue: str
     parameters: Sequence[Mapping[str, Any]]
+    # Files sent for FileName parameters, by the parameter's seqno.
+    uploads: Sequence[tuple[int, Upload]] = ()
 
     @property
     def digest(self) -> str:
-        """The parameters as one comparable text, for AllowMultipleExecution P/PA."""
+        """The parameters as one comparable text, for AllowMultipleExecution P/PA;
+        an uploaded file counts by its content, not only its name."""
         canonical = repr(
             [
                 sorted((k, str(v)) for k, v in p.items() if k != "info")
                 for p in self.parameters
             ]
+            + [(seqno, upload.sha256) for seqno, upload in self.uploads]
         )
         return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -197,7 +211,37 @@ async def insert_instance(conn: psycopg.AsyncConnection[Row], new: NewInstance) 
             _INSERT_PARAMETER,
             [{"instance_id": row["ad_pinstance_id"], **p} for p in new.parameters],
         )
+    for seqno, upload in new.uploads:
+        await _insert_upload(conn, row["ad_pinstance_id"], seqno, upload)
     return row
+
+
+async def _insert_upload(
+    conn: psycopg.AsyncConnection[Row], instance_id: int, seqno: int, upload: Upload
+) -> None:
+    """Store an uploaded file as chunks of ``CHUNK_BYTES`` (the worker finds a
+    byte by its chunk's index, so every chunk but the last is full)."""
+    values = {
+        "instance_id": instance_id,
+        "seqno": seqno,
+        "name": upload.name,
+        "media_type": upload.media_type,
+        "size": upload.size,
+        "sha256": upload.sha256,
+    }
+    output = await (await conn.execute(_INSERT_UPLOAD, values)).fetchone()
+    assert output is not None
+    with upload.open() as stream:
+        pieces = iter(lambda: stream.read(CHUNK_BYTES), b"")
+        for index, data in enumerate(pieces, start=1):
+            await conn.execute(
+                _INSERT_CHUNK,
+                {
+                    "output_id": output["ad_pinstance_output_id"],
+                    "seqno": index,
+                    "data": data,
+                },
+            )
 
 
 async def fetch_instance(
@@ -266,15 +310,27 @@ RETURNING ad_pinstance_id, attempt, ad_client_id, ad_org_id, ad_user_id,
             WHERE p.ad_process_id = ad_pinstance.ad_process_id) AS process_value
 """
 
+# With each parameter, the file uploaded for it, if any.
 _SELECT_PARAMETERS = """
 SELECT ip.parametername, ip.p_string, ip.p_string_to, ip.p_number, ip.p_number_to,
-       ip.p_date, ip.p_date_to, pp.ad_reference_id
+       ip.p_date, ip.p_date_to, pp.ad_reference_id,
+       o.ad_pinstance_output_id AS upload_id, o.name AS upload_name,
+       o.mediatype AS upload_media_type, o.size AS upload_size,
+       o.sha256 AS upload_sha256
   FROM ad_pinstance_para ip
   JOIN ad_pinstance i USING (ad_pinstance_id)
   LEFT JOIN ad_process_para pp
     ON pp.ad_process_id = i.ad_process_id AND pp.columnname = ip.parametername
+  LEFT JOIN ad_pinstance_output o
+    ON o.ad_pinstance_id = ip.ad_pinstance_id AND o.kind = 'upload'
+   AND o.seqno = ip.seqno
  WHERE ip.ad_pinstance_id = %(id)s
  ORDER BY ip.seqno
+"""
+
+_SELECT_CHUNK = """
+SELECT data FROM ad_pinstance_output_chunk
+ WHERE ad_pinstance_output_id = %(id)s AND seqno = %(seqno)s
 """
 
 _FINISH = """
@@ -347,6 +403,12 @@ def claim(conn: psycopg.Connection[Row], instance_id: int, worker: str) -> Row |
 
 def load_parameters(conn: psycopg.Connection[Row], instance_id: int) -> list[Row]:
     return conn.execute(_SELECT_PARAMETERS, {"id": instance_id}).fetchall()
+
+
+def read_chunk(conn: psycopg.Connection[Row], output_id: int, index: int) -> bytes:
+    """The chunk at ``index`` (from 0) of a stored file; b"" past its end."""
+    row = conn.execute(_SELECT_CHUNK, {"id": output_id, "seqno": index + 1}).fetchone()
+    return b"" if row is None else bytes(row["data"])
 
 
 def finish(

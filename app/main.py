@@ -16,6 +16,7 @@ from app.auth.routes import ROUTES as AUTH_ROUTES
 from app.db import open_async_pool
 from app.errors import ApiError
 from app.logs import configure_logging
+from app.routes.docs import ROUTES as DOCS_ROUTES
 from app.routes.jobs import ROUTES as JOB_ROUTES
 from app.routes.openapi import ROUTES as OPENAPI_ROUTES
 from app.routes.processes import ROUTES as PROCESS_ROUTES
@@ -49,7 +50,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await pool.close()
 
     app = Starlette(
-        routes=[*AUTH_ROUTES, *JOB_ROUTES, *PROCESS_ROUTES, *OPENAPI_ROUTES],
+        routes=[
+            *AUTH_ROUTES,
+            *JOB_ROUTES,
+            *PROCESS_ROUTES,
+            *OPENAPI_ROUTES,
+            *DOCS_ROUTES,
+        ],
         middleware=[Middleware(http.CorrelationMiddleware)],
         exception_handlers={
             ApiError: http.handle_api_error,

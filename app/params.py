@@ -17,6 +17,8 @@ from decimal import Decimal
 from typing import Any
 
 from app.errors import InvalidParameter, MissingParameters
+from app.uploads import read_upload
+from processes.context import Upload
 from processes.declarations import Ref
 
 TEXT_TYPES = frozenset({Ref.STRING, Ref.TEXT, Ref.TEXT_LONG, Ref.FILE_PATH})
@@ -411,10 +413,8 @@ def _to_selections(spec: ParameterSpec, raw: Any, shown_as: str) -> tuple[Any, .
     return tuple(dict.fromkeys(chosen))  # each once, in the order given
 
 
-def _no_files_yet(spec: ParameterSpec, raw: Any, shown_as: str) -> str:
-    # Uploads ({"fileName", "fileContent"}) come with the translation import; a
-    # plain path or URL is refused: the server reads no files on a client's behalf.
-    raise _invalid(shown_as, raw, "file parameters are not accepted yet")
+def _to_upload(spec: ParameterSpec, raw: Any, shown_as: str) -> Upload | None:
+    return read_upload(raw, shown_as)
 
 
 _CONVERTERS: dict[Ref, Callable[[ParameterSpec, Any, str], Any]] = {
@@ -426,7 +426,7 @@ _CONVERTERS: dict[Ref, Callable[[ParameterSpec, Any, str], Any]] = {
     Ref.DATE: _to_date,
     Ref.DATE_TIME: _to_date_time,
     Ref.LIST: _to_list_value,
-    Ref.FILE_NAME: _no_files_yet,
+    Ref.FILE_NAME: _to_upload,
     **dict.fromkeys(MULTIPLE_TYPES, _to_selections),
 }
 _KNOWN = frozenset(int(r) for r in Ref)
@@ -467,6 +467,8 @@ def _info(spec: ParameterSpec, value: Any) -> str | None:
 
 
 def _stored(value: Any) -> tuple[str, Any]:
+    if isinstance(value, Upload):  # its bytes are stored beside, as an upload
+        return "p_string", value.name
     if isinstance(value, tuple):  # a multiple selection, as the original stores it
         return "p_string", ",".join(str(item) for item in value)
     if isinstance(value, bool):

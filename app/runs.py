@@ -33,6 +33,7 @@ from app.lookups import resolve_lookups
 from app.options import RunOptions, run_options
 from app.params import SessionValues, coerce_parameters
 from app.settings import Settings
+from app.uploads import uploads_to_store
 from processes.registry import registry
 from workers.celery_app import RUN_INSTANCE
 
@@ -117,6 +118,7 @@ async def prepare(
         session.user_id, session.client_id, session.org_id, dt.date.today()
     )
     coerced = coerce_parameters(specs, body, values)
+    uploads = uploads_to_store(coerced.rows, coerced.values, settings.max_upload_bytes)
     await resolve_lookups(conn, coerced, session.client_id)
     table_id = await _table_of(conn, options)
     _run_check(
@@ -141,6 +143,7 @@ async def prepare(
         trace_id=trace_id,
         queue=settings.queue(queue),
         parameters=coerced.rows,
+        uploads=uploads,
     )
     return Prepared(process, new)
 

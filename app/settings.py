@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr = SecretStr("")
     token_expire_minutes: int = 60
     first_token_expire_minutes: int = 10
+    # A refresh token unused this long expires; none outlives the login by more
+    # than the absolute limit, and neither does an access token.
+    refresh_token_expire_minutes: int = Field(default=1440, gt=0)
+    token_absolute_expire_minutes: int = Field(default=10080, gt=0)
+    # The original's REST_MANDATORY_{CLIENT,USER}_ID_ON_REFRESH.
+    mandatory_client_id_on_refresh: bool = True
+    mandatory_user_id_on_refresh: bool = True
 
     # Where Celery puts messages; tests beside a running service use their own names
     # so that neither side consumes the other's messages.
@@ -51,6 +58,13 @@ class Settings(BaseSettings):
 
     sync_wait_seconds: float = Field(default=60.0, gt=0)
     max_body_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    # A file sent for a FileName parameter, decoded; its base64 (4/3 of it) has to
+    # fit in the body limit above.
+    max_upload_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
+    # What a process may unpack from an uploaded zip: all its entries together,
+    # decompressed, and how many entries it may have.
+    max_unzipped_bytes: int = Field(default=256 * 1024 * 1024, gt=0)
+    max_zip_entries: int = Field(default=1000, gt=0)
     inline_output_limit: int = Field(default=16 * 1024 * 1024, gt=0)
     # Above the longest run, so the broker never hands a running job to a second worker.
     visibility_timeout_seconds: int = 6 * 3600

@@ -42,6 +42,7 @@ from app.settings import Settings
 PROCFILE = Path(__file__).parent.parent / "Procfile"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+DEFAULT_FLOWER_PORT = 5555
 EMBEDDED_PG_PORT = 55432
 EMBEDDED_VALKEY_PORT = 16379
 # Every Procfile process of a run carries it, valued with the run's var/ folder:
@@ -63,6 +64,7 @@ def run_dev(settings: Settings) -> int:
         stop_leftovers(settings.var_dir)
         host, port = _web_address(os.environ)
         check_port_free(host, port)
+        flower = flower_port(host, port, os.environ)
     except CannotStart as reason:
         print(reason, file=sys.stderr)
         return 1
@@ -89,7 +91,7 @@ def run_dev(settings: Settings) -> int:
 
         migrate(settings)
         settings.signing_secret()
-        env.update(HOST=host, PORT=str(port))
+        env.update(HOST=host, PORT=str(port), FLOWER_PORT=str(flower or ""))
         env[RUN_MARKER] = _marker(settings.var_dir)
         return _run_processes(settings, env, port)
 
@@ -171,10 +173,38 @@ def marked_processes(value: str) -> list[int]:
 def _web_address(environ: MutableMapping[str, str]) -> tuple[str, int]:
     """``HOST`` and ``PORT`` as the Procfile reads them (empty means unset)."""
     host = environ.get("HOST") or DEFAULT_HOST
-    raw_port = environ.get("PORT") or str(DEFAULT_PORT)
+    return host, _port_number(environ, "PORT", DEFAULT_PORT)
+
+
+def _port_number(environ: MutableMapping[str, str], name: str, default: int) -> int:
+    raw_port = environ.get(name) or str(default)
     if not raw_port.isdigit() or not 0 < int(raw_port) < 65536:
-        raise CannotStart(f"PORT must be a TCP port number, not {raw_port!r}")
-    return host, int(raw_port)
+        raise CannotStart(f"{name} must be a TCP port number, not {raw_port!r}")
+    return int(raw_port)
+
+
+def flower_port(
+    host: str, web_port: int, environ: MutableMapping[str, str]
+) -> int | None:
+    """``FLOWER_PORT``, or None when it is taken: Flower only watches the workers,
+    so the run goes on without it, and says how to have it."""
+    port = _port_number(environ, "FLOWER_PORT", DEFAULT_FLOWER_PORT)
+    if port != web_port and _is_free(host, port):
+        return port
+    print(
+        f"Flower not started: port {port} on {host} is taken; "
+        f"choose another, e.g. FLOWER_PORT={port + 1} make run",
+        file=sys.stderr,
+    )
+    return None
+
+
+def _is_free(host: str, port: int) -> bool:
+    try:
+        check_port_free(host, port)
+    except CannotStart:
+        return False
+    return True
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -234,10 +264,20 @@ def _run_processes(settings: Settings, env: dict[str, str], port: int) -> int:
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
     manager = Manager()
     for name, command in parse_procfile(PROCFILE.read_text()).processes.items():
+        if name == "flower" and not env["FLOWER_PORT"]:
+            continue
         manager.add_process(name, command, env=env)
+    flower = env["FLOWER_PORT"]
+    flower_url = _local_url(env["HOST"], int(flower)) if flower else ""
     threading.Thread(
         target=_announce_when_up,
-        args=(_local_url(env["HOST"], port), port, env[RUN_MARKER], settings),
+        args=(
+            _local_url(env["HOST"], port),
+            port,
+            env[RUN_MARKER],
+            settings,
+            flower_url,
+        ),
         daemon=True,
     ).start()
     _relays_follow_this_process()
@@ -284,11 +324,13 @@ def _local_url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def _announce_when_up(url: str, port: int, marker: str, settings: Settings) -> None:
+def _announce_when_up(
+    url: str, port: int, marker: str, settings: Settings, flower_url: str
+) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if _answers(url) and served_by_run(port, marker):
-            print(banner(url, settings), flush=True)
+            print(banner(url, settings, flower_url), flush=True)
             return
         time.sleep(0.3)
 
@@ -340,13 +382,15 @@ def _socket_inodes(pid: int) -> set[str]:
 # --- the banner ----------------------------------------------------------------
 
 
-def banner(url: str, settings: Settings) -> str:
+def banner(url: str, settings: Settings, flower_url: str = "") -> str:
     lines = [
         "",
-        f"procserv is up at {url}  (OpenAPI: {url}/api/v1/openapi.json)",
+        f"procserv is up at {url}  (API page: {url}/api/v1/docs)",
         f"  database: {settings.database_url}",
         f"  broker:   {settings.redis_url}",
     ]
+    if flower_url:
+        lines.append(f"  workers:  {flower_url}  (Flower)")
     if settings.should_seed_demo:
         logins = ", ".join(
             f"{name} / {_demo_password(settings, name)}" for _, name, _, _ in DEMO_USERS

@@ -8,7 +8,10 @@ its summary; the worker itself carries on.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping
+import hashlib
+import io
+import mimetypes
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Protocol
@@ -26,6 +29,116 @@ class Result:
 
 class ProcessError(Exception):
     """Raised by a process to end its instance as failed with this message."""
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file a client sent for a FileName parameter.
+
+    ``name`` is only a name (the last part of what the client sent), never a path
+    on this machine. ``open()`` gives a seekable binary file that fetches the
+    bytes piece by piece, so a process never has to hold the file whole;
+    ``read()`` gives all of it at once.
+    """
+
+    name: str
+    size: int
+    media_type: str
+    sha256: str
+    _open: Callable[[], BinaryIO] = field(repr=False, compare=False)
+
+    def open(self) -> BinaryIO:
+        return self._open()
+
+    def read(self) -> bytes:
+        with self.open() as stream:
+            return stream.read()
+
+    @classmethod
+    def from_bytes(cls, name: str, content: bytes) -> Upload:
+        return cls(
+            name,
+            len(content),
+            media_type_of(name),
+            hashlib.sha256(content).hexdigest(),
+            lambda: io.BytesIO(content),
+        )
+
+    @classmethod
+    def from_chunks(
+        cls,
+        name: str,
+        size: int,
+        media_type: str,
+        sha256: str,
+        *,
+        chunk_size: int,
+        fetch: Callable[[int], bytes],
+    ) -> Upload:
+        """An upload stored as chunks of ``chunk_size`` bytes (the last may be
+        shorter); ``fetch(index)`` returns the chunk at that index, from 0."""
+
+        def open_chunks() -> BinaryIO:
+            raw = _ChunkedFile(size, chunk_size, fetch)
+            return io.BufferedReader(raw, buffer_size=min(chunk_size, _PIECE))
+
+        return cls(name, size, media_type, sha256, open_chunks)
+
+
+def media_type_of(name: str) -> str:
+    return mimetypes.guess_type(name, strict=False)[0] or "application/octet-stream"
+
+
+class _ChunkedFile(io.RawIOBase):
+    """A read-only, seekable file over fixed-size chunks fetched when needed;
+    only the chunk being read is held."""
+
+    def __init__(self, size: int, chunk_size: int, fetch: Callable[[int], bytes]):
+        super().__init__()
+        self._size = size
+        self._chunk_size = chunk_size
+        self._fetch = fetch
+        self._position = 0
+        self._index = -1
+        self._chunk = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        start = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}
+        position = start[whence] + offset
+        if position < 0:
+            raise ValueError(f"negative seek position {position}")
+        self._position = position
+        return position
+
+    def readinto(self, buffer: Any) -> int:
+        if self._position >= self._size:
+            return 0
+        index, start = divmod(self._position, self._chunk_size)
+        if index != self._index:
+            self._chunk = self._load(index)
+            self._index = index
+        piece = self._chunk[start : start + len(buffer)]
+        buffer[: len(piece)] = piece
+        self._position += len(piece)
+        return len(piece)
+
+    def _load(self, index: int) -> bytes:
+        chunk = self._fetch(index)
+        expected = min(self._chunk_size, self._size - index * self._chunk_size)
+        if len(chunk) != expected:
+            raise OSError(
+                f"stored chunk {index} has {len(chunk)} bytes, not {expected}"
+            )
+        return chunk
 
 
 class OutputWriter(Protocol):

@@ -21,7 +21,7 @@ from app.db import Row, connect
 from app.events import publish_instance_event
 from app.params import typed_value
 from app.settings import Settings
-from processes.context import Context, ProcessError, Result
+from processes.context import Context, ProcessError, Result, Upload
 from processes.registry import by_classname
 
 log = structlog.get_logger(__name__)
@@ -144,6 +144,8 @@ def _context(
         values[name] = typed_value(
             reference, row["p_string"], row["p_number"], row["p_date"]
         )
+        if row["upload_id"] is not None:
+            values[name] = _upload(conn, row)
         values_to[name] = typed_value(
             reference, row["p_string_to"], row["p_number_to"], row["p_date_to"]
         )
@@ -165,6 +167,20 @@ def _context(
             conn, claimed["ad_pinstance_id"], claimed["attempt"]
         ),
         database_url=settings.database_url,
+    )
+
+
+def _upload(conn: psycopg.Connection[Row], row: Row) -> Upload:
+    """The file uploaded for a parameter, read from the database when the
+    process reads it, through the instance's connection."""
+    output_id = row["upload_id"]
+    return Upload.from_chunks(
+        row["upload_name"],
+        row["upload_size"],
+        row["upload_media_type"],
+        row["upload_sha256"],
+        chunk_size=instances.CHUNK_BYTES,
+        fetch=lambda index: instances.read_chunk(conn, output_id, index),
     )
 
 

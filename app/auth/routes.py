@@ -1,9 +1,9 @@
-"""``/api/v1/auth``: logging in and choosing tenant, role and organisation."""
+"""``/api/v1/auth``: logging in, choosing tenant, role and organisation, renewing
+the tokens of a session and logging out."""
 
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,18 +12,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app.auth import store, tokens
-from app.auth.guard import bearer_claims
+from app.auth import sessions, store, tokens
+from app.auth.errors import AuthenticateError, SessionNotFound
+from app.auth.guard import bearer_token, require_login
 from app.auth.passwords import verify_password
 from app.db import Row
-from app.errors import ApiError, InvalidParameter
+from app.errors import InvalidParameter, Unauthorized
 from app.http import json_response, read_json_object
 from app.settings import Settings
-
-
-class AuthenticateError(ApiError):
-    status = 401
-    title = "Authenticate error"
 
 
 async def create_token(request: Request) -> Response:
@@ -63,14 +59,14 @@ async def create_token(request: Request) -> Response:
 async def choose(request: Request) -> Response:
     """PUT /api/v1/auth/tokens: the first token chooses tenant, role, organisation."""
     settings: Settings = request.app.state.settings
-    login = tokens.first_login_from(bearer_claims(request))
+    login = await require_login(request)
     body = await read_json_object(request, settings.max_body_bytes)
     async with request.app.state.pool.connection() as conn:
         return json_response(await _full_login(conn, settings, login, body))
 
 
 async def roles(request: Request) -> Response:
-    login = tokens.first_login_from(bearer_claims(request))
+    login = await require_login(request)
     async with request.app.state.pool.connection() as conn:
         client = _allowed_client(login, request.query_params.get("client"))
         found = await store.roles_of(conn, login.user_id, client)
@@ -78,7 +74,7 @@ async def roles(request: Request) -> Response:
 
 
 async def organizations(request: Request) -> Response:
-    login = tokens.first_login_from(bearer_claims(request))
+    login = await require_login(request)
     async with request.app.state.pool.connection() as conn:
         client = _allowed_client(login, request.query_params.get("client"))
         role = await _user_role(conn, login, client, request.query_params.get("role"))
@@ -89,11 +85,91 @@ async def organizations(request: Request) -> Response:
 
 
 async def language(request: Request) -> Response:
-    login = tokens.first_login_from(bearer_claims(request))
+    login = await require_login(request)
     _allowed_client(login, request.query_params.get("client"))
     async with request.app.state.pool.connection() as conn:
         languages = await store.login_languages(conn)
     return json_response({"AD_Language": languages[0] if languages else "en_US"})
+
+
+async def warehouses(request: Request) -> Response:
+    """GET /api/v1/auth/warehouses: always none, as procserv has no warehouses,
+    after the same checks as the other helper routes."""
+    login = await require_login(request)
+    query = request.query_params
+    async with request.app.state.pool.connection() as conn:
+        client = _allowed_client(login, query.get("client"))
+        role = await _user_role(conn, login, client, query.get("role"))
+        found = await store.organizations_of(conn, role, client)
+    raw = query.get("organization")
+    if raw is None or not _is_number(raw) or int(raw) not in {o["id"] for o in found}:
+        raise AuthenticateError("Invalid organization")
+    return json_response({"warehouses": []})
+
+
+async def refresh(request: Request) -> Response:
+    """POST /api/v1/auth/refresh: a refresh token for a new pair of tokens."""
+    settings: Settings = request.app.state.settings
+    body = await read_json_object(request, settings.max_body_bytes)
+    presented = body.get("refresh_token")
+    if presented is None or presented == "":
+        raise AuthenticateError("No refresh_token provided")
+    if not isinstance(presented, str):
+        raise AuthenticateError("Invalid refresh token")
+    client_id = _refresh_id(body, "clientId", settings.mandatory_client_id_on_refresh)
+    user_id = _refresh_id(body, "userId", settings.mandatory_user_id_on_refresh)
+    async with request.app.state.pool.connection() as conn:
+        pair = await sessions.rotate(
+            conn, settings, presented, client_id=client_id, user_id=user_id
+        )
+    return json_response(pair)
+
+
+def _refresh_id(body: dict[str, Any], key: str, mandatory: bool) -> int | None:
+    raw = body.get(key)
+    if raw is None:
+        if mandatory:
+            raise AuthenticateError(f"No {key} provided")
+        return None
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and _is_number(raw):
+        return int(raw)
+    raise InvalidParameter(f"{key} must be a number, not {_shown(raw)}")
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+async def logout(request: Request) -> Response:
+    """POST /api/v1/auth/logout: end the session of the token in the body (or of
+    the bearer token); every token of the session stops working at once."""
+    settings: Settings = request.app.state.settings
+    body = await read_json_object(request, settings.max_body_bytes)
+    token = body.get("token") or bearer_token(request)
+    if not isinstance(token, str) or not token.strip():
+        raise AuthenticateError(
+            'No token provided: send {"token": "<access token>"} or a bearer token'
+        )
+    try:
+        # Like the original, an expired token may still end its session.
+        claims = tokens.decode(
+            token.strip(), settings.signing_secret(), verify_exp=False
+        )
+        user_id = tokens.first_login_from(claims).user_id
+        session_id = tokens.session_id_from(claims)
+    except Unauthorized as error:
+        raise AuthenticateError(error.detail) from None
+    if session_id is None:
+        raise SessionNotFound(
+            "The token has no AD_Session_ID: a first token opens no session"
+        )
+    async with request.app.state.pool.connection() as conn:
+        if not await sessions.end_session(conn, session_id, user_id):
+            raise SessionNotFound(f"No session of this user has id {session_id}")
+    return json_response({"summary": "OK"})
 
 
 def _is_number(text: str) -> bool:
@@ -159,21 +235,16 @@ async def _full_login(
         org_id=org,
         warehouse_id=0,
         language=language,
-        session_id=uuid.uuid4().hex,
+        session_id=None,
     )
-    # A full token keeps the tenants of the login, so clients that always take
-    # the second step (PUT /auth/tokens, the helper routes) can do so with it.
-    claims = {**session.claims(), "Clients": tokens.clients_claim(login.client_ids)}
-    token = tokens.issue(
-        claims, settings.signing_secret(), settings.token_expire_minutes
-    )
+    pair = await sessions.open_session(conn, settings, session, login.client_ids)
     return {
         "clientId": client["id"],
         "userId": login.user_id,
         "roleId": role["id"],
         "organizationId": org,
         "language": language,
-        "token": token,
+        **pair,
     }
 
 
@@ -221,5 +292,8 @@ ROUTES = [
     Route("/api/v1/auth/tokens", choose, methods=["PUT"]),
     Route("/api/v1/auth/roles", roles, methods=["GET"]),
     Route("/api/v1/auth/organizations", organizations, methods=["GET"]),
+    Route("/api/v1/auth/warehouses", warehouses, methods=["GET"]),
     Route("/api/v1/auth/language", language, methods=["GET"]),
+    Route("/api/v1/auth/refresh", refresh, methods=["POST"]),
+    Route("/api/v1/auth/logout", logout, methods=["POST"]),
 ]

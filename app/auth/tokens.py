@@ -1,9 +1,12 @@
 """JSON Web Tokens: the first token (a user, before choosing a tenant and role)
-and the full token (a session: tenant, role, organisation, language)."""
+and the full token (a session: tenant, role, organisation, language); and the
+opaque refresh tokens that renew a session's full token."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import secrets
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -27,10 +30,12 @@ class Session:
     org_id: int
     warehouse_id: int
     language: str
-    session_id: str
+    # The AD_Session row; None only in a token made outside procserv with the
+    # secret, which the original accepts too (it then checks user, role, tenant).
+    session_id: int | None
 
     def claims(self) -> dict[str, Any]:
-        return {
+        claims = {
             "sub": self.user_name,
             "AD_User_ID": self.user_id,
             "AD_Client_ID": self.client_id,
@@ -38,8 +43,10 @@ class Session:
             "AD_Org_ID": self.org_id,
             "M_Warehouse_ID": self.warehouse_id,
             "AD_Language": self.language,
-            "AD_Session_ID": self.session_id,
         }
+        if self.session_id is not None:
+            claims["AD_Session_ID"] = self.session_id
+        return claims
 
 
 @dataclass(frozen=True)
@@ -51,13 +58,21 @@ class FirstLogin:
     client_ids: tuple[int, ...]
 
 
-def issue(claims: dict[str, Any], secret: str, minutes: int) -> str:
+def issue(
+    claims: dict[str, Any],
+    secret: str,
+    minutes: int,
+    *,
+    not_after: dt.datetime | None = None,
+) -> str:
+    """A signed token valid for ``minutes``, and never past ``not_after``."""
     now = dt.datetime.now(dt.UTC)
+    expires = now + dt.timedelta(minutes=minutes)
     payload = {
         **claims,
         "iss": ISSUER,
         "iat": now,
-        "exp": now + dt.timedelta(minutes=minutes),
+        "exp": min(expires, not_after) if not_after is not None else expires,
         "jti": uuid.uuid4().hex,
     }
     return jwt.encode(payload, secret, algorithm=ALGORITHM, headers={"kid": ISSUER})
@@ -76,14 +91,17 @@ def issue_first(login: FirstLogin, secret: str, minutes: int) -> str:
     return issue(claims, secret, minutes)
 
 
-def decode(token: str, secret: str) -> dict[str, Any]:
+def decode(token: str, secret: str, *, verify_exp: bool = True) -> dict[str, Any]:
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
             secret,
             algorithms=[ALGORITHM],
             issuer=ISSUER,
-            options={"require": ["exp", "iss", "sub", "AD_User_ID"]},
+            options={
+                "require": ["exp", "iss", "sub", "AD_User_ID"],
+                "verify_exp": verify_exp,
+            },
         )
     except jwt.ExpiredSignatureError:
         raise Unauthorized("The token has expired") from None
@@ -105,10 +123,20 @@ def session_from(claims: dict[str, Any]) -> Session | None:
             org_id=int(claims.get("AD_Org_ID", 0)),
             warehouse_id=int(claims.get("M_Warehouse_ID", 0)),
             language=str(claims.get("AD_Language", "en_US")),
-            session_id=str(claims.get("AD_Session_ID", "")),
+            session_id=session_id_from(claims),
         )
     except (TypeError, ValueError):
         raise Unauthorized("Invalid token: malformed claims") from None
+
+
+def session_id_from(claims: dict[str, Any]) -> int | None:
+    """The AD_Session_ID claim: a number, or None when the token has none."""
+    raw = claims.get("AD_Session_ID")
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        raise Unauthorized(f"Invalid token: AD_Session_ID {raw!r} is not a number")
+    return raw
 
 
 def first_login_from(claims: dict[str, Any]) -> FirstLogin:
@@ -119,3 +147,14 @@ def first_login_from(claims: dict[str, Any]) -> FirstLogin:
         return FirstLogin(int(claims["AD_User_ID"]), str(claims["sub"]), clients)
     except (TypeError, ValueError):
         raise Unauthorized("Invalid token: malformed claims") from None
+
+
+def new_refresh_token() -> str:
+    """An opaque refresh token: 256 random bits, URL-safe text."""
+    return secrets.token_urlsafe(32)
+
+
+def refresh_token_hash(token: str) -> bytes:
+    """What is stored of a refresh token. A plain hash suffices: the token is
+    random and long, so there is nothing to guess from it."""
+    return hashlib.sha256(token.encode()).digest()

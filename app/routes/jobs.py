@@ -35,14 +35,14 @@ def _job_id(request: Request) -> int:
 
 
 async def list_jobs(request: Request) -> Response:
-    session = require_session(request)
+    session = await require_session(request)
     async with request.app.state.pool.connection() as conn:
         rows = await instances.fetch_running_jobs(conn, session.client_id)
     return json_response({"jobs": [job_json(row) for row in rows]})
 
 
 async def get_job(request: Request) -> Response:
-    session = require_session(request)
+    session = await require_session(request)
     return json_response(await job_body(request, session, _job_id(request)))
 
 
@@ -72,7 +72,7 @@ async def _sees_everything(conn: Any, session: Session, row: Row) -> bool:
 async def get_output(request: Request) -> Response:
     """Stream one stored output of any instance (synchronous or background) to its
     owner or an operator, with its media type and file name."""
-    session = require_session(request)
+    session = await require_session(request)
     instance_id = _job_id(request)
     index = request.path_params["index"]
     pool = request.app.state.pool

@@ -27,7 +27,7 @@ from app.settings import Settings
 
 
 async def list_processes(request: Request) -> Response:
-    session = require_session(request)
+    session = await require_session(request)
     query = request.query_params
     text = query.get("$filter", "")
     try:
@@ -48,7 +48,7 @@ async def list_processes(request: Request) -> Response:
 
 
 async def get_process(request: Request) -> Response:
-    session = require_session(request)
+    session = await require_session(request)
     slug = request.path_params["slug"]
     async with request.app.state.pool.connection() as conn:
         language = await _language(conn, request, session)
@@ -94,7 +94,7 @@ async def run_job(request: Request) -> Response:
 async def _start(request: Request, *, is_job: bool) -> tuple[Session, str, int]:
     """Check the request, store the instance, and queue it once committed."""
     settings: Settings = request.app.state.settings
-    session = require_session(request)
+    session = await require_session(request)
     slug = request.path_params["slug"]
     async with request.app.state.pool.connection() as conn:
         process = await runs.find_process(conn, slug, session, to_run=True)

@@ -1,9 +1,10 @@
-"""Translation Import/Export (iDempiere's TranslationImpExp), export side.
+"""Translation Import/Export (iDempiere's TranslationImpExp).
 
 The process, its parameters and its list values keep iDempiere's ids and UUIDs
 (migration IDEMPIERE-4566), so iDempiere's translation packs apply to them.
 iDempiere's ``AD_AllClients_V_ID`` and ``Folder`` parameters are left out:
-procserv's dictionary is system-wide, and the server reads no folders.
+procserv's dictionary is system-wide, and the server reads no folders. An import
+reads the file sent in FileName (``{"fileName", "fileContent"}``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from app.errors import InvalidParameter
+from processes.context import Context, Result
 from processes.declarations import (
     ListReference,
     ListValue,
@@ -21,17 +22,21 @@ from processes.declarations import (
     TableReference,
 )
 from processes.translation.export import export_translations
+from processes.translation.importer import check_import, import_translations
 
 __all__ = ["TRANSLATION_IMP_EXP"]
 
 
 def check_parameters(params: Mapping[str, Any]) -> None:
-    # Remove when translation import is built (the issue after the export's).
     if params.get("ImportOrExport") == "import":
-        raise InvalidParameter(
-            "ImportOrExport=import: translation import is not available yet; "
-            "ImportOrExport must be export for now"
-        )
+        check_import(params)
+
+
+def import_or_export(ctx: Context) -> Result:
+    # As in iDempiere, anything but "import" exports.
+    if ctx.params.get("ImportOrExport") == "import":
+        return import_translations(ctx)
+    return export_translations(ctx)
 
 
 _IMPORT_OR_EXPORT = ListReference(
@@ -134,7 +139,7 @@ _PARAMETERS = (
 TRANSLATION_IMP_EXP = Process(
     value="TranslationImpExp",
     name="Translation Import/Export",
-    run=export_translations,
+    run=import_or_export,
     description="Import or Export Language Translation",
     # Two spaces after "tool." as in iDempiere, so the texts match exactly.
     help="Export/Import Translation info to/from xml for translation in external "

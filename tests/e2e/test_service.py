@@ -38,6 +38,7 @@ def dev_env(settings: Settings, var_dir: Path, port: int) -> dict[str, str]:
     return {
         **service_env(settings),
         "PORT": str(port),
+        "FLOWER_PORT": str(free_port()),  # not 5555, which a `make run` may hold
         "VAR_DIR": str(var_dir),
         "QUEUE_PREFIX": settings.queue_prefix + "e2e.",
         "EVENT_PREFIX": settings.event_prefix + "-e2e",

@@ -394,18 +394,6 @@ def test_record_id_zero_or_negative_means_no_record(
 
 
 @pytest.mark.parametrize("route", ROUTES)
-@pytest.mark.usefixtures("unchanged")
-def test_translation_import_is_a_400_for_now(
-    client: TestClient, admin: dict[str, str], route: str
-) -> None:
-    body = {**EXPORT, "ImportOrExport": "import"}
-
-    answer = client.post(route + "translationimpexp", json=body, headers=admin)
-
-    assert_error(answer, 400, "Invalid parameter", "ImportOrExport", "import")
-
-
-@pytest.mark.parametrize("route", ROUTES)
 @pytest.mark.parametrize(
     ("change", "naming"),
     [

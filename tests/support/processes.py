@@ -6,6 +6,8 @@ Their entity type is ``TEST``, so they are not "centralized" procserv data.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import io
 import time
 from collections.abc import Mapping
 from decimal import Decimal
@@ -175,6 +177,45 @@ SELECTIONS = Process(
 )
 
 
+def _read_upload(ctx: Context) -> Result:
+    """Reads its File in pieces, whole, and from its end, so tests see the bytes
+    a worker gets."""
+    upload = ctx.params.get("File")
+    if upload is None:
+        return Result(summary="no file", data={"file": None})
+    pieces = hashlib.sha256()
+    with upload.open() as stream:
+        while piece := stream.read(100_000):
+            pieces.update(piece)
+        stream.seek(-min(10, upload.size), io.SEEK_END)
+        tail = stream.read().hex()
+    return Result(
+        summary="read",
+        data={
+            "name": upload.name,
+            "size": upload.size,
+            "mediaType": upload.media_type,
+            "sha256": pieces.hexdigest(),
+            "wholeSha256": hashlib.sha256(upload.read()).hexdigest(),
+            "storedSha256": upload.sha256,
+            "tail": tail,
+        },
+    )
+
+
+UPLOAD = Process(
+    value="Test Upload",
+    name="Test Upload",
+    run=_read_upload,
+    parameters=(
+        Parameter("File", "File", Ref.FILE_NAME),
+        Parameter("Label", "Label", Ref.STRING),
+    ),
+    allow_multiple_execution="Y",
+    entity_type=ENTITY,
+)
+
+
 def _unstorable(ctx: Context) -> Result:
     return Result(summary="done", data={"when": object()})
 
@@ -196,6 +237,7 @@ PROCESSES = (
     _sleep_process("Test Sleep NA", "NA"),
     _sleep_process("Test Sleep P", "P"),
     _sleep_process("Test Sleep PA", "PA"),
+    UPLOAD,
     Process(
         value="Test Unstorable",
         name="Test Unstorable",
