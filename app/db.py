@@ -43,9 +43,17 @@ def open_async_pool(url: str, *, max_size: int = 10) -> AsyncConnectionPool:
     )
 
 
-def open_pool(url: str, *, max_size: int = 4) -> ConnectionPool:
+def open_pool(
+    url: str, *, max_size: int = 4
+) -> ConnectionPool[psycopg.Connection[Row]]:
+    """A small pool of autocommit connections, for a worker process."""
     pool = ConnectionPool(
-        url, min_size=1, max_size=max_size, kwargs={"row_factory": dict_row}, open=False
+        url,
+        connection_class=psycopg.Connection[Row],
+        min_size=1,
+        max_size=max_size,
+        kwargs={"row_factory": dict_row, "autocommit": True},
+        open=False,
     )
     pool.open(wait=True, timeout=30)
     return pool

@@ -15,9 +15,10 @@ from typing import Any
 import psycopg
 import redis
 import structlog
+from psycopg_pool import ConnectionPool
 
 from app import instances
-from app.db import Row, connect
+from app.db import Row, open_pool
 from app.events import publish_instance_event
 from app.params import typed_value
 from app.settings import Settings
@@ -34,8 +35,15 @@ class Outcome:
     data: Mapping[str, Any] | None
 
 
+@lru_cache(maxsize=4)
+def _pool(url: str) -> ConnectionPool[psycopg.Connection[Row]]:
+    # One pool per worker process, made on its first run, after the fork: a new
+    # connection per run cost more than the run of a small process.
+    return open_pool(url, max_size=2)
+
+
 def run_instance(settings: Settings, instance_id: int, worker: str) -> None:
-    with connect(settings.database_url, autocommit=True) as conn:
+    with _pool(settings.database_url).connection() as conn:
         claimed = instances.claim(conn, instance_id, worker)
         if claimed is None:
             log.info("instance.not_claimed", pinstance_id=instance_id)

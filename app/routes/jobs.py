@@ -56,8 +56,13 @@ async def job_body(
             raise JobNotFound(f"No job found matching id {instance_id}")
         if not await _sees_everything(conn, session, row):
             return job_json(row)
-        logs = await instances.fetch_logs(conn, instance_id)
-        outputs = await instances.fetch_outputs(conn, instance_id)
+        logs: list[Row] = []
+        outputs: list[Row] = []
+        # Only a claimed instance has a log and outputs; this spares a submit two
+        # queries.
+        if row["attempt"] > 0:
+            logs = await instances.fetch_logs(conn, instance_id)
+            outputs = await instances.fetch_outputs(conn, instance_id)
     base_url = public_base_url(request)
     return job_json(row, full=True, logs=logs, outputs=outputs, base_url=base_url)
 
