@@ -45,8 +45,11 @@ p.jasperreport, p.allowmultipleexecution, p.queue, p.classname
 
 _ACTIVE_LANGUAGE = """
 SELECT ad_language FROM ad_language
- WHERE ad_language = %s AND isactive AND (issystemlanguage OR isbaselanguage)
+ WHERE lower(ad_language) = lower(%s) AND isactive
+   AND (issystemlanguage OR isbaselanguage)
 """
+# What a locale may look like: es_CO, es-co, en.
+_LOCALE = re.compile(r"[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})?")
 
 _LIST_PROCESSES = f"""
 SELECT {_PROCESS_COLUMNS}
@@ -241,9 +244,11 @@ async def answer_language(
     conn: psycopg.AsyncConnection[Row], locale: str | None, session_language: str
 ) -> str:
     """The language of an answer: ``locale`` when it names an active language
-    (anything else is ignored, as the original does), else the token's."""
-    if locale:
-        row = await (await conn.execute(_ACTIVE_LANGUAGE, (locale,))).fetchone()
+    (``es_CO``, or ``es-co`` as browsers write it; anything else is ignored, as the
+    original does), else the token's."""
+    if locale and _LOCALE.fullmatch(locale):
+        wanted = locale.replace("-", "_")
+        row = await (await conn.execute(_ACTIVE_LANGUAGE, (wanted,))).fetchone()
         if row is not None:
             return str(row["ad_language"])
     return session_language

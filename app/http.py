@@ -7,6 +7,7 @@ import json
 import math
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -45,6 +46,19 @@ def public_base_url(request: Request) -> str:
     the request came to (whose Host header the client chose)."""
     configured: str = request.app.state.settings.public_url
     return (configured or str(request.base_url)).rstrip("/")
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def by_method(**endpoints: Endpoint) -> Endpoint:
+    """One endpoint for a path that several methods share, so that a 405 on that
+    path names every allowed method (Starlette names only the first route's)."""
+
+    async def dispatch(request: Request) -> Response:
+        return await endpoints[request.method](request)
+
+    return dispatch
 
 
 def error_response(error: ApiError) -> JSONResponse:
@@ -172,9 +186,7 @@ async def handle_http_exception(request: Request, error: Exception) -> Response:
     )
 
 
-async def handle_unexpected(request: Request, error: Exception) -> Response:
-    correlation_id = request.scope.get("state", {}).get("correlation_id", "")
-    log.error("request.failed", path=request.url.path, exc_info=error)
+def _failure(correlation_id: str) -> JSONResponse:
     return error_response(
         ApiError(
             "The server failed to answer; the failure is logged under correlation id "
@@ -187,7 +199,8 @@ async def handle_unexpected(request: Request, error: Exception) -> Response:
 
 class CorrelationMiddleware:
     """Takes ``X-Correlation-ID`` (or makes one), binds it to every log line of
-    the request, and echoes it in the response."""
+    the request, and echoes it in the response. It is also where an unexpected
+    failure is logged, once, with that id, and answered with the JSON error body."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -201,8 +214,12 @@ class CorrelationMiddleware:
         scope.setdefault("state", {})["correlation_id"] = correlation_id
         structlog.contextvars.bind_contextvars(correlation_id=correlation_id)
 
+        started = False
+
         async def send_with_id(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = list(message.get("headers", []))
                 headers.append((b"x-correlation-id", correlation_id.encode("latin-1")))
                 message = {**message, "headers": headers}
@@ -210,5 +227,10 @@ class CorrelationMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("request.failed", method=scope["method"], path=scope["path"])
+            if started:
+                raise  # half an answer is out: only closing the connection is left
+            await _failure(correlation_id)(scope, receive, send_with_id)
         finally:
             structlog.contextvars.unbind_contextvars("correlation_id")

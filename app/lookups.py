@@ -4,6 +4,7 @@ exactly one, whose key is then stored."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import psycopg
@@ -14,7 +15,7 @@ from app.errors import InvalidParameter
 from app.params import Coerced, LookupRef, LookupSpec, ParameterSpec, shown
 
 _COLUMNS = """
-SELECT column_name FROM information_schema.columns
+SELECT column_name, data_type FROM information_schema.columns
  WHERE table_schema = current_schema() AND table_name = %s
 """
 
@@ -64,20 +65,23 @@ def _described(value: Any) -> str:
 
 
 def _condition(
-    spec: ParameterSpec, lookup: LookupSpec, value: Any, columns: frozenset[str]
+    spec: ParameterSpec, lookup: LookupSpec, value: Any, columns: Mapping[str, str]
 ) -> tuple[sql.Composable, Any]:
     if not isinstance(value, LookupRef):
         return sql.SQL("{} = %s").format(sql.Identifier(lookup.key)), value
     column = {
         "identifier": lookup.display,
         "uid": lookup.table + "_uu",
-        "column": value.column,
+        "column": value.column or "",
     }[value.by]
     if column not in columns:
         raise InvalidParameter(
             f"Invalid value for parameter {spec.column_name}: {lookup.table} has no "
             f"column {column}"
         )
+    if columns[column] == "boolean":
+        # Y/N, true/false and yes/no, as PostgreSQL reads booleans.
+        return sql.SQL("{} = %s::boolean").format(sql.Identifier(column)), value.value
     # Compared as text, so one form serves numbers, UUIDs and names alike.
     return sql.SQL("{}::text = %s").format(sql.Identifier(column)), value.value
 
@@ -85,7 +89,7 @@ def _condition(
 async def _find(
     conn: psycopg.AsyncConnection[Row],
     lookup: LookupSpec,
-    columns: frozenset[str],
+    columns: Mapping[str, str],
     condition: tuple[sql.Composable, Any],
     client_id: int,
 ) -> list[Any]:
@@ -114,8 +118,9 @@ async def _find(
     return [row["key"] for row in rows]
 
 
-async def _columns(conn: psycopg.AsyncConnection[Row], table: str) -> frozenset[str]:
+async def _columns(conn: psycopg.AsyncConnection[Row], table: str) -> dict[str, str]:
+    """The table's columns and their types."""
     rows = await (await conn.execute(_COLUMNS, (table,))).fetchall()
     if not rows:
         raise InvalidParameter(f"Lookups into {table} are not possible: no such table")
-    return frozenset(row["column_name"] for row in rows)
+    return {row["column_name"]: row["data_type"] for row in rows}

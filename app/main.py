@@ -61,7 +61,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         exception_handlers={
             ApiError: http.handle_api_error,
             HTTPException: http.handle_http_exception,
-            Exception: http.handle_unexpected,
         },
         lifespan=lifespan,
     )

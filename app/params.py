@@ -375,6 +375,7 @@ def _lookup_object(
             r"[A-Za-z_][A-Za-z0-9_]{0,62}", column
         ):
             return LookupRef("column", str(raw["lookupValue"]), column.lower())
+        raise _invalid(shown_as, raw, "lookupColumn must be the name of a column")
     raise _invalid(shown_as, raw, _LOOKUP_FORMS)
 
 

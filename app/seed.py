@@ -15,7 +15,7 @@ import structlog
 
 from app.auth.passwords import hash_password, verify_password
 from app.db import Row
-from app.tables import TABLES
+from app.tables import TABLES, upsert_values
 from app.tables import UPSERT as UPSERT_TABLE
 from processes.sync import sync_translations
 
@@ -82,7 +82,7 @@ def seed_required(conn: psycopg.Connection[Row]) -> None:
     conn.execute(_CLIENT, (0, "SYSTEM", "System"))
     conn.execute(_ORG, (0, 0, "0", "*"))
     for table in TABLES:
-        conn.execute(UPSERT_TABLE, table._asdict())
+        conn.execute(UPSERT_TABLE, upsert_values(table))
     conn.execute(
         _LANGUAGE,
         (

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from processes.declarations import derived_uuid
+
 
 class Table(NamedTuple):
     id: int
@@ -48,9 +50,16 @@ def identifier_column(table: str) -> str:
     return IDENTIFIERS.get(table, "name")
 
 
+# The UUID is derived from the table's name, so {"uid": ...} names the same table
+# on every installation.
 UPSERT = """
-INSERT INTO ad_table (ad_table_id, tablename, name)
-VALUES (%(id)s, %(table_name)s, %(name)s)
+INSERT INTO ad_table (ad_table_id, ad_table_uu, tablename, name)
+VALUES (%(id)s, %(uuid)s, %(table_name)s, %(name)s)
 ON CONFLICT (ad_table_id) DO UPDATE
-   SET tablename = EXCLUDED.tablename, name = EXCLUDED.name, isactive = true
+   SET ad_table_uu = EXCLUDED.ad_table_uu, tablename = EXCLUDED.tablename,
+       name = EXCLUDED.name, isactive = true
 """
+
+
+def upsert_values(table: Table) -> dict[str, object]:
+    return {**table._asdict(), "uuid": derived_uuid("table", table.table_name)}

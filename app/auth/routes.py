@@ -18,7 +18,8 @@ from app.auth.guard import bearer_token, require_login
 from app.auth.passwords import verify_password
 from app.db import Row
 from app.errors import InvalidParameter, Unauthorized
-from app.http import json_response, read_json_object
+from app.http import by_method, json_response, read_json_object
+from app.params import shown
 from app.settings import Settings
 
 
@@ -135,12 +136,7 @@ def _refresh_id(body: dict[str, Any], key: str, mandatory: bool) -> int | None:
         return raw
     if isinstance(raw, str) and _is_number(raw):
         return int(raw)
-    raise InvalidParameter(f"{key} must be a number, not {_shown(raw)}")
-
-
-def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    raise InvalidParameter(f"{key} must be a number, not {shown(raw)}")
 
 
 async def logout(request: Request) -> Response:
@@ -267,7 +263,7 @@ def _choose(
     if len(matches) == 1:
         return matches[0]
     problem = "not unique" if matches else "not found"
-    raise AuthenticateError(f"Invalid {what}Id: {text!r} {problem}")
+    raise AuthenticateError(f"Invalid {what}Id: {shown(text)} {problem}")
 
 
 def _choose_org(raw: Any, orgs: Sequence[Row]) -> int:
@@ -284,12 +280,15 @@ async def _choose_language(conn: psycopg.AsyncConnection[Row], raw: Any) -> str:
         return languages[0] if languages else "en_US"
     if isinstance(raw, str) and raw in languages:
         return raw
-    raise AuthenticateError(f"Invalid language: {raw!r} is not an active language")
+    raise AuthenticateError(f"Invalid language: {shown(raw)} is not an active language")
 
 
 ROUTES = [
-    Route("/api/v1/auth/tokens", create_token, methods=["POST"]),
-    Route("/api/v1/auth/tokens", choose, methods=["PUT"]),
+    Route(
+        "/api/v1/auth/tokens",
+        by_method(POST=create_token, PUT=choose),
+        methods=["POST", "PUT"],
+    ),
     Route("/api/v1/auth/roles", roles, methods=["GET"]),
     Route("/api/v1/auth/organizations", organizations, methods=["GET"]),
     Route("/api/v1/auth/warehouses", warehouses, methods=["GET"]),

@@ -14,7 +14,7 @@ from app.auth.guard import require_session
 from app.auth.tokens import Session
 from app.db import Row
 from app.errors import InvalidFilter
-from app.http import json_response, public_base_url, read_json_object
+from app.http import by_method, json_response, public_base_url, read_json_object
 from app.odata import compile_filter
 from app.routes.jobs import job_body
 from app.serialize import (
@@ -157,6 +157,9 @@ def _trace(request: Request) -> str | None:
 ROUTES = [
     Route("/api/v1/processes", list_processes, methods=["GET"]),
     Route("/api/v1/processes/jobs/{slug}", run_job, methods=["POST"]),
-    Route("/api/v1/processes/{slug}", get_process, methods=["GET"]),
-    Route("/api/v1/processes/{slug}", run_process, methods=["POST"]),
+    Route(
+        "/api/v1/processes/{slug}",
+        by_method(GET=get_process, HEAD=get_process, POST=run_process),
+        methods=["GET", "POST"],
+    ),
 ]

@@ -217,3 +217,93 @@ def test_data_that_cannot_be_stored_fails_the_instance_instead_of_leaving_it_run
     assert answer.status_code == 200, answer.text
     assert body["isError"] is True
     assert body["summary"].startswith("The process returned data that cannot be stored")
+
+
+@pytest.mark.parametrize(
+    "locale", ["%00", "es_CO%00", "x" * 500, "'; drop table x; --"]
+)
+def test_a_locale_that_cannot_be_a_language_is_ignored(
+    client: TestClient, admin: dict[str, str], locale: str
+) -> None:
+    answer = client.get(
+        f"/api/v1/processes/translationimpexp?locale={locale}", headers=admin
+    )
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["Name"] == "Translation Import/Export"
+
+
+@pytest.mark.parametrize("locale", ["es-CO", "es_co", "ES-co"])
+def test_a_locale_is_matched_as_browsers_write_it(
+    client: TestClient, admin: dict[str, str], locale: str
+) -> None:
+    answer = client.get(
+        f"/api/v1/processes/translationimpexp?locale={locale}", headers=admin
+    )
+
+    assert answer.json()["Name"] != "Translation Import/Export"
+
+
+def test_an_unexpected_failure_is_one_json_500_logged_under_its_correlation_id(
+    client: TestClient,
+    admin: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def broken(*_: object) -> str:
+        raise RuntimeError("a fault inside the service")
+
+    monkeypatch.setattr("app.dictionary.answer_language", broken)
+
+    answer = client.get(
+        "/api/v1/processes", headers={**admin, "X-Correlation-ID": "trace-500-check"}
+    )
+
+    assert_error(answer, 500, "Internal error", "trace-500-check")
+    assert answer.headers["x-correlation-id"] == "trace-500-check"
+    failures = [r for r in caplog.records if "request.failed" in r.getMessage()]
+    assert len(failures) == 1
+    assert "trace-500-check" in failures[0].getMessage()
+    assert "a fault inside the service" not in answer.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("DELETE", "/api/v1/processes/translationimpexp", {"GET", "HEAD", "POST"}),
+        ("PATCH", "/api/v1/auth/tokens", {"POST", "PUT"}),
+    ],
+)
+def test_a_405_names_every_method_of_the_path(
+    client: TestClient, admin: dict[str, str], method: str, path: str, allowed: set[str]
+) -> None:
+    answer = client.request(method, path, headers=admin)
+
+    assert answer.status_code == 405
+    assert {m.strip() for m in answer.headers["allow"].split(",")} == allowed
+
+
+def test_a_boolean_lookup_column_takes_y_and_n(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    answer = client.post(
+        "/api/v1/processes/test-lookups",
+        json={"AD_Table_ID": {"lookupColumn": "IsActive", "lookupValue": "Y"}},
+        headers=admin,
+    )
+
+    # Every registered table is active: the comparison matched, so several records.
+    assert_error(answer, 400, "Invalid parameter", "several records")
+
+
+def test_table_uuids_are_the_same_on_every_installation(
+    db: psycopg.Connection[Row],
+) -> None:
+    from processes.declarations import derived_uuid  # noqa: PLC0415
+
+    row = db.execute(
+        "SELECT ad_table_uu FROM ad_table WHERE ad_table_id = 284"
+    ).fetchone()
+
+    assert row is not None
+    assert str(row["ad_table_uu"]) == derived_uuid("table", "AD_Process")
