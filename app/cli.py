@@ -21,6 +21,24 @@ def migrate() -> None:
     run_migrations(settings)
 
 
+@cli.command("add-language")
+def add_language(
+    code: str = typer.Argument(help="e.g. pt_BR"),
+    name: str = typer.Option("", help="e.g. Português (Brasil)"),
+) -> None:
+    """Add (or reactivate) a language to import translations into."""
+    from app.db import transaction  # noqa: PLC0415
+    from app.languages import LanguageError  # noqa: PLC0415
+    from app.languages import add_language as add  # noqa: PLC0415
+
+    try:
+        with transaction(get_settings().database_url) as conn:
+            add(conn, code, name)
+    except LanguageError as error:
+        raise typer.BadParameter(str(error)) from None
+    typer.echo(f"{code} is active; import its translations with translationimpexp")
+
+
 @cli.command()
 def web(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve the API with uvicorn."""
