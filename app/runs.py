@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 import psycopg
 import structlog
 from celery import Celery
@@ -121,7 +122,10 @@ async def prepare(
     uploads = uploads_to_store(coerced.rows, coerced.values, settings.max_upload_bytes)
     await resolve_lookups(conn, coerced, session.client_id)
     table_id = await _table_of(conn, options)
-    _run_check(
+    # A check may read an upload whole (a translation import parses its files):
+    # off the event loop, so other requests go on meanwhile.
+    await anyio.to_thread.run_sync(
+        _run_check,
         process["slug"],
         {**coerced.values, **{k + "_to": v for k, v in coerced.values_to.items()}},
     )

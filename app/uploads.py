@@ -5,7 +5,9 @@ A file comes inside the JSON body as ``{"fileName": "x.zip", "fileContent":
 ``Upload``; the instance keeps the name as the parameter's text and the bytes as an
 output of kind ``upload``, stored in the same transaction, because workers share no
 disk. A plain text (a path or a URL) is refused: the server reads no files and
-fetches no URLs on a client's behalf.
+fetches no URLs on a client's behalf. A file sent without a name is called
+``RESTUploadedFile.bin``, as in the original; its base64 may be wrapped in lines,
+as ``base64 file.zip`` prints it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ _FORM = '{"fileName": "<name>", "fileContent": "<the file in base64>"}'
 _SEPARATORS = re.compile(r"[/\\]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_NAME_LENGTH = 255
+UNNAMED = "RESTUploadedFile.bin"
+_BASE64_SPACE = b" \t\n\r\f\v"
 
 
 def read_upload(raw: Any, shown_as: str) -> Upload | None:
@@ -43,7 +47,10 @@ def read_upload(raw: Any, shown_as: str) -> Upload | None:
     if not isinstance(content, str):
         raise _invalid(shown_as, '"fileContent" must be the file in base64')
     try:
-        data = base64.b64decode(content, validate=True)
+        # Only ASCII can be base64; its whitespace is line wrapping, not data.
+        data = base64.b64decode(
+            content.encode("ascii").translate(None, _BASE64_SPACE), validate=True
+        )
     except (binascii.Error, ValueError):
         raise _invalid(shown_as, '"fileContent" is not valid base64') from None
     if not data:
@@ -72,6 +79,8 @@ def uploads_to_store(
 
 
 def _file_name(raw: Any, shown_as: str) -> str:
+    if raw is None:
+        return UNNAMED
     if not isinstance(raw, str):
         raise _invalid(shown_as, '"fileName" must be the name of the file')
     name = _SEPARATORS.split(raw)[-1]

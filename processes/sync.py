@@ -1,9 +1,11 @@
 """Write the declared processes into the dictionary.
 
 Runs in one transaction under an advisory lock, so two starting services cannot
-interleave. Declared text always replaces the base text; translations are created
-for active languages where missing, refreshed from the base text while nobody has
-translated them, and never overwritten once translated.
+interleave. Declared text always replaces the base text. Translation rows are
+created, from the base text, for active languages where missing, and never
+changed afterwards, translated or not, as iDempiere's language maintenance only
+adds missing rows: an import writes untranslated rows too (``trl="N"``), and a
+sync at the next start must not take their texts back.
 """
 
 from __future__ import annotations
@@ -110,8 +112,7 @@ UPDATE ad_process SET isactive = false, updated = now()
  WHERE isactive AND NOT (ad_process_uu = ANY(%(kept)s::uuid[]))
 """
 
-# For each translated table: make the missing rows of active non-base languages,
-# and refresh untranslated rows from the base text.
+# For each translated table: make the missing rows of active non-base languages.
 _TRANSLATIONS = [
     """
     INSERT INTO ad_process_trl (ad_process_id, ad_language, name, description, help)
@@ -119,14 +120,6 @@ _TRANSLATIONS = [
       FROM ad_process p CROSS JOIN ad_language l
      WHERE l.isactive AND l.issystemlanguage AND NOT l.isbaselanguage
     ON CONFLICT DO NOTHING
-    """,
-    """
-    UPDATE ad_process_trl t
-       SET name = p.name, description = p.description, help = p.help, updated = now()
-      FROM ad_process p
-     WHERE t.ad_process_id = p.ad_process_id AND NOT t.istranslated
-       AND (t.name, t.description, t.help)
-           IS DISTINCT FROM (p.name, p.description, p.help)
     """,
     """
     INSERT INTO ad_process_para_trl (ad_process_para_id, ad_language, name,
@@ -138,29 +131,11 @@ _TRANSLATIONS = [
     ON CONFLICT DO NOTHING
     """,
     """
-    UPDATE ad_process_para_trl t
-       SET name = p.name, description = p.description, help = p.help,
-           placeholder = p.placeholder, placeholder2 = p.placeholder2,
-           updated = now()
-      FROM ad_process_para p
-     WHERE t.ad_process_para_id = p.ad_process_para_id AND NOT t.istranslated
-       AND (t.name, t.description, t.help, t.placeholder, t.placeholder2)
-           IS DISTINCT FROM (p.name, p.description, p.help, p.placeholder,
-                             p.placeholder2)
-    """,
-    """
     INSERT INTO ad_ref_list_trl (ad_ref_list_id, ad_language, name, description)
     SELECT r.ad_ref_list_id, l.ad_language, r.name, r.description
       FROM ad_ref_list r CROSS JOIN ad_language l
      WHERE l.isactive AND l.issystemlanguage AND NOT l.isbaselanguage
     ON CONFLICT DO NOTHING
-    """,
-    """
-    UPDATE ad_ref_list_trl t
-       SET name = r.name, description = r.description, updated = now()
-      FROM ad_ref_list r
-     WHERE t.ad_ref_list_id = r.ad_ref_list_id AND NOT t.istranslated
-       AND (t.name, t.description) IS DISTINCT FROM (r.name, r.description)
     """,
 ]
 
@@ -180,6 +155,7 @@ def sync_dictionary(
 
 
 def sync_translations(conn: psycopg.Connection[Row]) -> None:
+    """Make the missing translation rows; rows that exist are left as they are."""
     for statement in _TRANSLATIONS:
         conn.execute(statement)
 

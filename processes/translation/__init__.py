@@ -126,9 +126,12 @@ _PARAMETERS = (
         "FileName",
         "File Name",
         Ref.FILE_NAME,
-        description="Name of the local file or URL",
-        help="Name of a file in the local directory space - or URL "
-        "(file://.., http://.., ftp://..)",
+        # iDempiere's texts offer a local file or a URL; procserv takes neither.
+        description="The translation file, or a zip of them, sent with the request",
+        help='Sent in the request as {"fileName": "<name>", "fileContent": "<the '
+        'file in base64>"}: a zip of *_<language>.xml files (a procserv export or '
+        "an iDempiere language pack) or one translation file. The server reads "
+        "no files of its own and fetches no URLs.",
         length=1000,
         display_logic="@ImportOrExport@='import'",
         id=200333,

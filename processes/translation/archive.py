@@ -9,7 +9,9 @@ whose name is absolute or climbs out with ``..`` is ignored, and said so.
 from __future__ import annotations
 
 import io
+import lzma
 import re
+import struct
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -18,10 +20,30 @@ from dataclasses import dataclass, field
 from typing import IO, Any, BinaryIO
 
 from processes.context import Upload
-from processes.translation.trlread import TrlFileError
+from processes.translation.trlread import TrlFileError, shown
 
 _UNSAFE_PATH = re.compile(r"^([/\\]|[A-Za-z]:)|(^|[/\\])\.\.([/\\]|$)")
 _PIECE = 64 * 1024
+# What reading a damaged or unusual zip raises, from zipfile and its decompressors.
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    struct.error,
+    EOFError,
+    OSError,
+    ValueError,
+    NotImplementedError,
+    RuntimeError,
+)
+_ENCRYPTED = 0x1
+_UTF8_NAME = 0x800
+_METHODS = {
+    zipfile.ZIP_STORED: "stored",
+    zipfile.ZIP_DEFLATED: "deflate",
+    zipfile.ZIP_BZIP2: "bzip2",
+    zipfile.ZIP_LZMA: "lzma",
+}
 
 
 @dataclass(frozen=True)
@@ -68,7 +90,7 @@ def translation_files(
 def _open_zip(stream: BinaryIO) -> Iterator[zipfile.ZipFile]:
     try:
         archive = zipfile.ZipFile(stream)
-    except (zipfile.BadZipFile, OSError, ValueError) as error:
+    except _ZIP_ERRORS as error:
         raise TrlFileError(f"the file is not a readable zip ({error})") from None
     with archive:
         yield archive
@@ -90,7 +112,7 @@ def _select(archive: zipfile.ZipFile, language: str, limits: Limits) -> TrlFiles
     for entry in entries:
         if entry.is_dir():
             continue
-        name = entry.filename
+        name = _entry_name(entry)
         label = shown(name)
         if _UNSAFE_PATH.search(name):
             found.ignored.append(f"Ignored file {label}: its path leaves the folder")
@@ -101,21 +123,42 @@ def _select(archive: zipfile.ZipFile, language: str, limits: Limits) -> TrlFiles
                 f"Ignored file {label}: its name does not end {suffix}"
             )
         else:
-            found.entries.append(TrlEntry(name, _opener(archive, entry, budget)))
+            found.entries.append(TrlEntry(name, _opener(archive, entry, name, budget)))
     if not found.entries:
         reasons = "".join(f"; {message}" for message in found.ignored[:3])
         raise TrlFileError(f"the zip holds no *{suffix} file{reasons}")
     return found
 
 
+def _entry_name(entry: zipfile.ZipInfo) -> str:
+    """The entry's name as its writer meant it: zip tools that do not flag their
+    names as UTF-8 still mostly write UTF-8, which zipfile reads as cp437."""
+    name = entry.filename
+    if entry.flag_bits & _UTF8_NAME or name.isascii():
+        return name
+    try:
+        return name.encode("cp437").decode("utf-8")
+    except UnicodeError:
+        return name
+
+
 def _opener(
-    archive: zipfile.ZipFile, entry: zipfile.ZipInfo, budget: _Budget
+    archive: zipfile.ZipFile, entry: zipfile.ZipInfo, name: str, budget: _Budget
 ) -> Callable[[], BinaryIO]:
     def open_entry() -> BinaryIO:
+        if entry.flag_bits & _ENCRYPTED:
+            raise TrlFileError(
+                f"{shown(name)}: it is encrypted; only unencrypted zips are read"
+            )
+        if entry.compress_type not in _METHODS:
+            raise TrlFileError(
+                f"{shown(name)}: it is compressed with method {entry.compress_type}; "
+                "the methods read are " + ", ".join(_METHODS.values())
+            )
         try:
             raw = _BoundedEntry(archive.open(entry), budget)
-        except (zipfile.BadZipFile, NotImplementedError, RuntimeError) as error:
-            raise TrlFileError(f"{shown(entry.filename)}: {error}") from None
+        except _ZIP_ERRORS as error:
+            raise TrlFileError(f"{shown(name)}: the zip is damaged ({error})") from None
         return io.BufferedReader(raw, _PIECE)
 
     return open_entry
@@ -149,7 +192,7 @@ class _BoundedEntry(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         try:
             data = self._raw.read(len(buffer))
-        except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+        except _ZIP_ERRORS as error:
             raise TrlFileError(f"the zip is damaged ({error})") from None
         self._budget.spend(len(data))
         buffer[: len(data)] = data
@@ -165,9 +208,3 @@ def _too_large(limits: Limits) -> str:
         f"the zip holds more than {limits.unzipped_bytes} bytes once "
         "decompressed, more than is read"
     )
-
-
-def shown(text: str, limit: int = 120) -> str:
-    """A name from a client's file as a message shows it: escaped and cut short."""
-    printable = text.encode("unicode_escape").decode("ascii")
-    return printable if len(printable) <= limit else printable[: limit - 3] + "..."

@@ -15,20 +15,23 @@ from typing import Any
 import psycopg
 
 from app.db import Row
-from processes.context import Context, ProcessError, Result
-from processes.translation.tables import TRL_TABLES, Language, TrlTable, find_language
+from processes.context import Context, Result
+from processes.translation.tables import (
+    Language,
+    TrlTable,
+    chosen_tables,
+    find_language,
+)
 from processes.translation.trlfile import TrlRow, TrlValue, write_trl_file
 
 # Past this size the zip being written moves from memory to a temporary file.
 _SPOOL_MAX_BYTES = 8 * 1024 * 1024
 
-_TABLE_NAME = "SELECT tablename FROM ad_table WHERE ad_table_id = %(table_id)s"
-
 
 def export_translations(ctx: Context) -> Result:
     """Write every translation table for the language into one zip output."""
     language = find_language(ctx.db, ctx.params["AD_Language"])
-    tables = tables_to_export(ctx.db, ctx.params.get("AD_Table_ID"))
+    tables = chosen_tables(ctx.db, ctx.params.get("AD_Table_ID"))
     only_centralized = _is_yes(ctx.params.get("IsOnlyCentralizedData", True))
 
     with tempfile.SpooledTemporaryFile(max_size=_SPOOL_MAX_BYTES) as spool:
@@ -55,21 +58,6 @@ def _export_tables(
         count = export_table(ctx.db, archive, table, language, only_centralized)
         ctx.log(f"{table.name} Records={count}", number=count)
         ctx.progress(100 * done / len(tables), table.name)
-
-
-def tables_to_export(
-    conn: psycopg.Connection[Row], table_id: int | None
-) -> tuple[TrlTable, ...]:
-    """All translation tables, or only the one the AD_Table_ID parameter names."""
-    if not table_id:
-        return TRL_TABLES
-    row = conn.execute(_TABLE_NAME, {"table_id": table_id}).fetchone()
-    if row is None:
-        raise ProcessError(f"No table has AD_Table_ID={table_id}")
-    for table in TRL_TABLES:
-        if table.name.lower() == row["tablename"].lower():
-            return (table,)
-    raise ProcessError(f"{row['tablename']} is not a translation table of procserv")
 
 
 def export_table(

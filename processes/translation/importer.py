@@ -2,16 +2,18 @@
 
 The upload is one ``.xml`` file or a zip of them. Each file's own ``language``
 and ``table`` say what it translates; the language must be the one the
-AD_Language parameter names. Existing translation rows are updated (the missing
-ones are made first, as the dictionary sync makes them), all in one transaction:
-an error anywhere leaves every translation as it was.
+AD_Language parameter names. The API's check reads every file to import through
+before anything is stored, so a fault of the file is a 400; the run reads them
+again (a second line, for what the check cannot see) and updates the existing
+translation rows (the missing ones are made first, as the dictionary sync makes
+them), all in one transaction: an error anywhere leaves every translation as it
+was, and the counts are logged only once nothing can undo them.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,25 +24,23 @@ from app.errors import InvalidParameter, MissingParameters
 from app.settings import get_settings
 from processes.context import Context, ProcessError, Result, Upload
 from processes.sync import sync_translations
-from processes.translation.archive import Limits, TrlEntry, shown, translation_files
+from processes.translation.archive import Limits, translation_files
+from processes.translation.plan import (
+    BASE_LANGUAGE,
+    TrlFile,
+    named,
+    plan_import,
+    row_texts,
+)
 from processes.translation.tables import (
     MAX_OFFICIAL_ID,
     TRL_TABLES,
     TrlTable,
+    chosen_tables,
     find_language,
-    table_of,
+    table_by_id,
 )
-from processes.translation.trlread import (
-    FileRow,
-    TrlFileError,
-    TrlHeader,
-    read_trl_file,
-    read_trl_header,
-)
-
-# The language of the texts declared in code (app.seed makes it the base language);
-# the import never writes them.
-BASE_LANGUAGE = "en_US"
+from processes.translation.trlread import FileRow, TrlFileError, read_trl_file, shown
 
 _BATCH = 500
 
@@ -60,10 +60,8 @@ def limits() -> Limits:
 
 def check_import(values: Mapping[str, Any]) -> None:
     """Refuse, before anything is stored, an import whose file is missing, cannot
-    be read safely, is for another language, or holds nothing procserv has.
-
-    Reads only the root element of each file; the rows are read by the run.
-    """
+    be read safely, is for another language, holds nothing procserv has, or holds
+    a row the run would refuse."""
     upload = values.get("FileName")
     if not isinstance(upload, Upload):
         raise MissingParameters(
@@ -76,25 +74,36 @@ def check_import(values: Mapping[str, Any]) -> None:
             f"Invalid value for parameter AD_Language: {language} is the base "
             "language, whose texts come from the code; it is never imported"
         )
+    only = _table_parameter(values.get("AD_Table_ID"))
     try:
-        with translation_files(upload, language, limits()) as files:
-            tables = [_header(entry, upload, language).table for entry in files.entries]
+        with translation_files(upload, language, limits()) as found:
+            for file in plan_import(found, upload, language, only).files:
+                _check_rows(file, upload)
     except TrlFileError as error:
         raise InvalidParameter(
             f"Invalid value for parameter FileName: {shown(upload.name)}: {error}"
         ) from None
-    if not any(table_of(table) for table in tables):
+
+
+def _table_parameter(table_id: Any) -> TrlTable | None:
+    if not table_id:
+        return None
+    table = table_by_id(table_id) if isinstance(table_id, int) else None
+    if table is None:
+        names = ", ".join(known.name for known in TRL_TABLES)
         raise InvalidParameter(
-            f"Invalid value for parameter FileName: {shown(upload.name)}: "
-            + _nothing_known(tables)
+            f"Invalid value for parameter AD_Table_ID: {shown(str(table_id))} is not "
+            f"a translation table procserv imports ({names})"
         )
+    return table
 
 
-def _header(entry: TrlEntry, upload: Upload, language: str) -> TrlHeader:
-    with entry.open() as stream, _named(entry, upload):
-        header = read_trl_header(stream)
-        _check_language(header, language)
-        return header
+def _check_rows(file: TrlFile, upload: Upload) -> None:
+    ignored: set[str] = set()
+    with file.entry.open() as stream, named(file.entry, upload):
+        _, rows = read_trl_file(stream)
+        for row in rows:
+            row_texts(file.table, row, ignored)
 
 
 # --- the run ------------------------------------------------------------------
@@ -111,6 +120,12 @@ class Counts:
     ignored_columns: set[str] = field(default_factory=set)
 
 
+@dataclass(frozen=True)
+class LogLine:
+    message: str
+    number: int | None = None
+
+
 def import_translations(ctx: Context) -> Result:
     upload = ctx.params.get("FileName")
     if not isinstance(upload, Upload):
@@ -120,41 +135,41 @@ def import_translations(ctx: Context) -> Result:
         raise ProcessError(
             f"{language.code} is the base language, whose texts come from the code"
         )
+    only = _chosen_table(ctx)
     sync_translations(ctx.db)
     try:
-        imported = _import_files(ctx, upload, language.code)
+        lines = _import_files(ctx, upload, language.code, only)
     except TrlFileError as error:
         raise ProcessError(
             f"{shown(upload.name)}: {error}; no translation was changed"
         ) from None
-    if not imported:
-        raise ProcessError(
-            f"{shown(upload.name)}: nothing in it is for a table procserv has; "
-            "no translation was changed"
-        )
     ctx.db.execute(_LOGIN_LOCALE, {"language": language.code})
+    # Only now: a failure before here rolls every update back, and a log that
+    # counted them would say otherwise.
+    for line in lines:
+        ctx.log(line.message, number=line.number)
     return Result(summary="OK")
 
 
-def _import_files(ctx: Context, upload: Upload, language: str) -> set[str]:
-    """Import every file of the upload; return the tables imported."""
-    imported: set[str] = set()
-    with translation_files(upload, language, limits()) as files:
-        for message in files.ignored:
-            ctx.log(message)
-        for done, entry in enumerate(files.entries, start=1):
-            with entry.open() as stream, _named(entry, upload):
-                header, rows = read_trl_file(stream)
-                _check_language(header, language)
-                table = table_of(header.table)
-                if table is None or table.name in imported:
-                    _skip(ctx, header, table, rows)
-                else:
-                    counts = import_rows(ctx.db, table, language, rows)
-                    imported.add(table.name)
-                    _log_counts(ctx, table, counts)
-            ctx.progress(100 * done / len(files.entries), entry.name)
-    return imported
+def _chosen_table(ctx: Context) -> TrlTable | None:
+    table_id = ctx.params.get("AD_Table_ID")
+    return chosen_tables(ctx.db, table_id)[0] if table_id else None
+
+
+def _import_files(
+    ctx: Context, upload: Upload, language: str, only: TrlTable | None
+) -> list[LogLine]:
+    """Import the files the plan picks; what to log once the run has succeeded."""
+    with translation_files(upload, language, limits()) as found:
+        plan = plan_import(found, upload, language, only)
+        lines = [LogLine(message) for message in plan.ignored]
+        for done, file in enumerate(plan.files, start=1):
+            with file.entry.open() as stream, named(file.entry, upload):
+                _, rows = read_trl_file(stream)
+                counts = import_rows(ctx.db, file.table, language, rows)
+            lines.extend(_count_lines(file.table, counts))
+            ctx.progress(100 * done / len(plan.files), file.entry.name)
+    return lines
 
 
 def import_rows(
@@ -163,7 +178,8 @@ def import_rows(
     language: str,
     rows: Iterable[FileRow],
 ) -> Counts:
-    """Write the rows into the table's existing translations; count what matched."""
+    """Write the rows into the table's existing translations, a batch at a time
+    as they are read; count what matched."""
     counts = Counts()
     batch: list[dict[str, Any]] = []
     for row in rows:
@@ -195,25 +211,11 @@ def _update_values(
     table: TrlTable, language: str, row: FileRow, counts: Counts
 ) -> dict[str, Any] | None:
     """The UPDATE's values for one row; None (counted) when it names no record."""
+    texts = row_texts(table, row, counts.ignored_columns)
     key_uuid, key_id = _key(row, counts)
     if key_uuid is None and key_id is None:
         counts.not_found += 1
         return None
-    columns = {column.lower(): column for column in table.columns}
-    texts: dict[str, str | None] = {}
-    for name, text in row.values:
-        column = columns.get(name.lower())
-        if column is None:
-            if len(counts.ignored_columns) < 20:
-                counts.ignored_columns.add(shown(name))
-            continue
-        texts[column] = text or None  # "" is NULL, as iDempiere's DB.TO_STRING
-    for column in table.required:
-        if column in texts and texts[column] is None:
-            raise TrlFileError(
-                f"line {row.line}: the row gives an empty {column}, which a "
-                f"{table.name} row must have"
-            )
     values: dict[str, Any] = {
         "language": language,
         "uuid": key_uuid,
@@ -228,41 +230,23 @@ def _update_values(
 
 def _key(row: FileRow, counts: Counts) -> tuple[str | None, int | None]:
     """The row's record: by uuid, else by an id of iDempiere's official range."""
-    if row.uuid is None and row.id is None:
-        raise TrlFileError(f"line {row.line}: a <row> has neither a uuid nor an id")
     if row.uuid is not None:
         try:
             return str(uuid.UUID(row.uuid)), None
         except ValueError:
             return None, None
-    assert row.id is not None
-    if not row.id.isascii() or not row.id.isdigit():
+    if row.id is None or not row.id.isascii() or not row.id.isdigit():
         return None, None
-    if int(row.id) > MAX_OFFICIAL_ID:
+    # Compared as text first: int() refuses more than 4,300 digits.
+    digits = row.id.lstrip("0") or "0"
+    if len(digits) > len(str(MAX_OFFICIAL_ID)) or int(digits) > MAX_OFFICIAL_ID:
         counts.unshared_ids += 1
         return None, None
-    return None, int(row.id)
+    return None, int(digits)
 
 
-def _skip(
-    ctx: Context,
-    header: TrlHeader,
-    table: TrlTable | None,
-    rows: Iterable[FileRow],
-) -> None:
-    """Read an ignored file through (an XML error in it still stops the import)."""
-    count = sum(1 for _ in rows)
-    name = shown(header.table) + "_Trl"
-    reason = (
-        f"procserv has no {name}"
-        if table is None
-        else "another file of the upload was imported into it"
-    )
-    ctx.log(f"{name} Ignored={count}: {reason}", number=count)
-
-
-def _log_counts(ctx: Context, table: TrlTable, counts: Counts) -> None:
-    ctx.log(f"{table.name} Updated={counts.updated}", number=counts.updated)
+def _count_lines(table: TrlTable, counts: Counts) -> list[LogLine]:
+    lines = [LogLine(f"{table.name} Updated={counts.updated}", counts.updated)]
     if counts.not_found:
         detail = ""
         if counts.unshared_ids:
@@ -270,47 +254,16 @@ def _log_counts(ctx: Context, table: TrlTable, counts: Counts) -> None:
                 f" ({counts.unshared_ids} have only an id above {MAX_OFFICIAL_ID}, "
                 "which only the system that wrote the file knows)"
             )
-        ctx.log(
-            f"{table.name} Not Found={counts.not_found}{detail}",
-            number=counts.not_found,
+        lines.append(
+            LogLine(
+                f"{table.name} Not Found={counts.not_found}{detail}", counts.not_found
+            )
         )
     if counts.ignored_columns:
-        ctx.log(
-            f"{table.name} Ignored columns: "
-            + ", ".join(sorted(counts.ignored_columns))
+        lines.append(
+            LogLine(
+                f"{table.name} Ignored columns: "
+                + ", ".join(sorted(counts.ignored_columns))
+            )
         )
-
-
-def _check_language(header: TrlHeader, language: str) -> None:
-    if header.language == BASE_LANGUAGE:
-        raise TrlFileError(
-            f"it is for {BASE_LANGUAGE}, the base language, whose texts come from "
-            "the code"
-        )
-    if header.language != language:
-        raise TrlFileError(
-            f"it is for language {shown(header.language)}, not {language} "
-            "(the AD_Language parameter)"
-        )
-
-
-@contextmanager
-def _named(entry: TrlEntry, upload: Upload) -> Iterator[None]:
-    """Name the zip's entry in its errors (a single file is named by the upload)."""
-    try:
-        yield
-    except TrlFileError as error:
-        if entry.name == upload.name:
-            raise
-        raise TrlFileError(f"{shown(entry.name)}: {error}") from None
-
-
-def _nothing_known(tables: list[str]) -> str:
-    known = ", ".join(table.base for table in TRL_TABLES)
-    found = sorted({shown(table) for table in tables})
-    more = f" and {len(found) - 10} more" if len(found) > 10 else ""
-    return (
-        f"nothing in it is for a table procserv has ({known}); it holds "
-        + ", ".join(found[:10])
-        + more
-    )
+    return lines

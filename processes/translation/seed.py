@@ -4,6 +4,10 @@ A language's texts live in ``<language>.json`` beside this module, shaped
 ``{base table: {base record's uuid: {column: text}}}``, e.g.
 ``{"AD_Process": {"9b654152-...": {"Name": "Importar/Exportar Traducción"}}}``.
 Later processes add their entries to the same files.
+
+Demo texts go only into rows nobody has touched: rows not marked translated whose
+texts are still the base texts, as the dictionary sync made them. Anything an
+import or a person wrote stays, however often the demo is seeded again.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ import psycopg
 
 from app.db import Row
 
-# A column missing from an entry keeps the text the row has.
+# A column missing from an entry keeps the text the row has; a row that is
+# translated, or holds other texts than the base record, is not touched.
 _UPDATE_PROCESS = """
 UPDATE ad_process_trl t
    SET name = COALESCE(%(Name)s, t.name),
@@ -26,6 +31,9 @@ UPDATE ad_process_trl t
   FROM ad_process o
  WHERE o.ad_process_id = t.ad_process_id
    AND o.ad_process_uu = %(uuid)s AND t.ad_language = %(language)s
+   AND NOT t.istranslated
+   AND (t.name, t.description, t.help)
+       IS NOT DISTINCT FROM (o.name, o.description, o.help)
 """
 
 _UPDATE_PROCESS_PARA = """
@@ -39,6 +47,10 @@ UPDATE ad_process_para_trl t
   FROM ad_process_para o
  WHERE o.ad_process_para_id = t.ad_process_para_id
    AND o.ad_process_para_uu = %(uuid)s AND t.ad_language = %(language)s
+   AND NOT t.istranslated
+   AND (t.name, t.description, t.help, t.placeholder, t.placeholder2)
+       IS NOT DISTINCT FROM (o.name, o.description, o.help, o.placeholder,
+                             o.placeholder2)
 """
 
 _UPDATE_REF_LIST = """
@@ -49,6 +61,8 @@ UPDATE ad_ref_list_trl t
   FROM ad_ref_list o
  WHERE o.ad_ref_list_id = t.ad_ref_list_id
    AND o.ad_ref_list_uu = %(uuid)s AND t.ad_language = %(language)s
+   AND NOT t.istranslated
+   AND (t.name, t.description) IS NOT DISTINCT FROM (o.name, o.description)
 """
 
 # base table: (its UPDATE, the columns an entry may give)
@@ -67,8 +81,8 @@ Texts = Mapping[str, Mapping[str, Mapping[str, str]]]
 def apply_translations(
     conn: psycopg.Connection[Row], language: str, path: Path | None = None
 ) -> int:
-    """Write the language's demo texts into the existing ``*_trl`` rows, marked
-    translated; return how many rows changed.
+    """Write the language's demo texts into the existing ``*_trl`` rows nobody has
+    touched, marked translated; return how many rows changed.
 
     Without ``path`` the language's file beside this module is read; a language
     with no file has nothing to apply. Rows the dictionary sync has not created

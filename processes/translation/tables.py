@@ -15,10 +15,13 @@ from dataclasses import dataclass
 import psycopg
 
 from app.db import Row
+from app.tables import TABLES
 from processes.context import ProcessError
 
 # iDempiere's MTable.MAX_OFFICIAL_ID.
 MAX_OFFICIAL_ID = 999_999
+
+_TABLE_NAME = "SELECT tablename FROM ad_table WHERE ad_table_id = %(table_id)s"
 
 _LANGUAGE = """
 SELECT ad_language, isbaselanguage, issystemlanguage, isactive
@@ -196,6 +199,31 @@ def table_of(base: str) -> TrlTable | None:
         if table.base.lower() == base.lower():
             return table
     return None
+
+
+def table_by_id(table_id: int) -> TrlTable | None:
+    """The translation table with this AD_Table_ID in procserv's table registry
+    (which the database's ad_table is seeded from)."""
+    names = [table.table_name.lower() for table in TABLES if table.id == table_id]
+    for table in TRL_TABLES:
+        if table.name.lower() in names:
+            return table
+    return None
+
+
+def chosen_tables(
+    conn: psycopg.Connection[Row], table_id: int | None
+) -> tuple[TrlTable, ...]:
+    """All translation tables, or only the one the AD_Table_ID parameter names."""
+    if not table_id:
+        return TRL_TABLES
+    row = conn.execute(_TABLE_NAME, {"table_id": table_id}).fetchone()
+    if row is None:
+        raise ProcessError(f"No table has AD_Table_ID={table_id}")
+    for table in TRL_TABLES:
+        if table.name.lower() == row["tablename"].lower():
+            return (table,)
+    raise ProcessError(f"{row['tablename']} is not a translation table of procserv")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The sync step writes declarations into the dictionary and keeps translations."""
+"""The sync step writes declarations into the dictionary, adds the missing
+translation rows and leaves the existing ones as they are."""
 
 from __future__ import annotations
 
@@ -44,18 +45,24 @@ def test_sync_never_overwrites_translated_text(tx: psycopg.Connection[Row]) -> N
     }
 
 
-def test_sync_refreshes_untranslated_rows_from_the_base_text(
-    tx: psycopg.Connection[Row],
+@pytest.mark.parametrize("translated", [True, False])
+def test_sync_keeps_existing_translation_rows_translated_or_not(
+    tx: psycopg.Connection[Row], translated: bool
 ) -> None:
+    # An import writes untranslated rows too (trl="N"), an empty Description too.
     tx.execute(
-        "UPDATE ad_process_trl t SET name = 'stale', istranslated = false"
-        " FROM ad_process p WHERE p.ad_process_id = t.ad_process_id"
-        " AND p.slug = 'test-echo' AND t.ad_language = 'es_CO'"
+        "UPDATE ad_process_trl SET name = 'Importar', description = NULL,"
+        " istranslated = %s WHERE ad_process_id = 200126 AND ad_language = 'es_CO'",
+        (translated,),
     )
 
     sync_dictionary(tx, registry())
 
-    assert _trl(tx, "test-echo") == {"name": "Test Echo", "istranslated": False}
+    row = tx.execute(
+        "SELECT name, description, istranslated FROM ad_process_trl"
+        " WHERE ad_process_id = 200126 AND ad_language = 'es_CO'"
+    ).fetchone()
+    assert row == {"name": "Importar", "description": None, "istranslated": translated}
 
 
 def test_sync_creates_missing_translation_rows(tx: psycopg.Connection[Row]) -> None:

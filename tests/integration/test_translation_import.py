@@ -20,8 +20,11 @@ from starlette.testclient import TestClient
 
 from app.db import Row
 from app.settings import Settings
+from processes.context import Context, ProcessError, Upload
+from processes.translation.importer import import_translations
 from tests.integration.conftest import EXPORT
 from tests.integration.helpers import (
+    ALREADY_RUNNING,
     assert_error,
     json_body,
     stored_counts,
@@ -282,8 +285,9 @@ def test_a_zip_mixing_known_and_unknown_tables_imports_what_procserv_has(
     assert body["status"] == "succeeded", body
     assert _messages(body) == [
         "Ignored file readme.txt: its name does not end _es_CO.xml",
-        "AD_Element_Trl Ignored=1: procserv has no AD_Element_Trl",
-        "AD_Message_Trl Ignored=2: procserv has no AD_Message_Trl",
+        "Ignored file es_CO/AD_Element_Trl_es_CO.xml: procserv has no AD_Element_Trl",
+        "Ignored file es_CO/AD_Message_Trl_es_CO.xml: procserv has no AD_Message_Trl",
+        "Ignored file es_CO/AD_Table_Trl_es_CO.xml: procserv has no AD_Table_Trl",
         "AD_Process_Para_Trl Updated=1",
         "AD_Process_Para_Trl Not Found=1",
         "AD_Process_Trl Updated=1",
@@ -291,12 +295,10 @@ def test_a_zip_mixing_known_and_unknown_tables_imports_what_procserv_has(
         " the system that wrote the file knows)",
         "AD_Ref_List_Trl Updated=2",
         "AD_Ref_List_Trl Not Found=1",
-        "AD_Table_Trl Ignored=0: procserv has no AD_Table_Trl",
     ]
     numbers = {log["msg"].split("=")[0]: log.get("number") for log in body["logs"]}
     assert numbers["AD_Process_Trl Updated"] == 1
     assert numbers["AD_Process_Trl Not Found"] == 4
-    assert numbers["AD_Message_Trl Ignored"] == 2
     process = _process_trl(db)
     assert process["name"] == "Importar/Exportar Traducción (paquete)"
     # CDATA on its own indented line: the layout around it is not text.
@@ -426,10 +428,67 @@ def test_a_second_file_for_a_table_is_ignored(
 
     body = _run(client, admin, "twice.zip", _zip(files))
 
-    assert _messages(body)[-1] == (
-        "AD_Process_Trl Ignored=5: another file of the upload was imported into it"
-    )
+    assert _messages(body) == [
+        "Ignored file es_CO/AD_Process_Trl_es_CO.xml: AD_Process_Trl is imported"
+        " from AD_Process_Trl_es_CO.xml",
+        "AD_Process_Trl Updated=1",
+        "AD_Process_Trl Not Found=1",
+    ]
     assert _process_trl(db)["name"] == "Importar/Exportar Traducción (ADempiere)"
+
+
+def test_with_ad_table_id_only_that_table_is_imported(
+    client: TestClient, admin: dict[str, str], db: psycopg.Connection[Row]
+) -> None:
+    files = {
+        "AD_Ref_List_Trl_es_CO.xml": _fixture("es_CO/AD_Ref_List_Trl_es_CO.xml"),
+        "AD_Process_Trl_es_CO.xml": _fixture("es_CO/AD_Process_Trl_es_CO.xml"),
+    }
+    lists = _snapshot(db)["ad_ref_list_trl"]
+    body = _body("es_CO.zip", _zip(files)) | {"AD_Table_ID": 287}  # AD_Process_Trl
+
+    answer = _post(client, admin, RUN, body)
+
+    assert answer.status_code == 200, answer.text
+    assert json_body(answer)["summary"] == "OK"
+    assert _messages(json_body(answer)) == [
+        "Ignored file AD_Ref_List_Trl_es_CO.xml: only AD_Process_Trl is imported"
+        " (the AD_Table_ID parameter)",
+        "AD_Process_Trl Updated=1",
+        "AD_Process_Trl Not Found=4 (1 have only an id above 999999, which only"
+        " the system that wrote the file knows)",
+    ]
+    assert _process_trl(db)["name"] == "Importar/Exportar Traducción (paquete)"
+    assert _snapshot(db)["ad_ref_list_trl"] == lists
+
+
+def test_two_files_of_one_name_are_two_imports_one_file_twice_is_one(
+    client: TestClient, admin: dict[str, str], db: psycopg.Connection[Row]
+) -> None:
+    # TranslationImpExp runs once at a time per user and parameters (P); with both
+    # job workers asleep, the first import waits in the queue.
+    sleeps = [
+        json_body(client.post(JOB + "test-sleep", json={"Seconds": 2}, headers=admin))[
+            "id"
+        ]
+        for _ in range(2)
+    ]
+    for sleep in sleeps:
+        wait_until_running(db, sleep)
+    name = "AD_Process_Trl_es_CO.xml"
+    first = _body(name, _fixture("legacy/AD_Process_Trl_es_CO.xml"))
+    other = _body(name, _fixture("es_CO/AD_Process_Trl_es_CO.xml"))
+
+    queued = _post(client, admin, JOB, first)
+    different = _post(client, admin, JOB, other)
+    same = _post(client, admin, JOB, first)
+
+    assert queued.status_code == 200, queued.text
+    assert different.status_code == 200, different.text
+    assert_error(same, 409, ALREADY_RUNNING)
+    for answer in (queued, different):
+        job = wait_for_job(client, admin, json_body(answer)["id"])
+        assert job["status"] == "succeeded"
 
 
 # --- refused before anything is stored ---------------------------------------------
@@ -509,46 +568,140 @@ def test_a_file_the_import_cannot_use_is_a_400_naming_it(
     assert_error(answer, 400, "Invalid parameter", "FileName", name, naming)
 
 
-# --- failures of the run change nothing --------------------------------------------
+# --- every fault of the file itself is a 400 before anything is stored ------------
+
+_VALID = _fixture("es_CO/AD_Process_Trl_es_CO.xml")
+_FAULTS = {
+    "truncated": _VALID[: _VALID.index(b' <row id="1000123"')],
+    "invalid UTF-8": _VALID.replace(b"Per\xc3\xadodos", b"Per\xc3\x28odos"),
+    "NUL reference": _VALID.replace(b"(vac\xc3\xado)", b"&#0;"),
+    "nested element": _VALID.replace(
+        b' <row id="1000123"', b' <row id="1000123"><oops>'
+    ),
+    "row without a key": _VALID.replace(b'<row id="101" trl="Y">', b'<row trl="Y">'),
+    "empty Name": _VALID.replace(b">Proceso del Inquilino</value>", b"/>"),
+    "unknown encoding": _VALID.replace(b'encoding="UTF-8"', b'encoding="EBCDIC-FOO"'),
+    "long Name": _VALID.replace(b"Proceso del Inquilino", b"x" * 70_000),
+}
+_NAMING = {
+    "truncated": "no element found",
+    "invalid UTF-8": "line 6, column ",
+    "NUL reference": "reference to invalid character number",
+    "nested element": "unexpected element <oops> in <row>",
+    "row without a key": "line 10: a <row> has neither a uuid nor an id",
+    "empty Name": "line 24: the AD_Process row id=1000123 gives an empty Name",
+    "unknown encoding": "declares the encoding EBCDIC-FOO",
+    "long Name": "line 25: the AD_Process row id=1000123, column Name: the text is"
+    " longer than 65536 characters",
+}
 
 
-def test_an_xml_error_mid_file_fails_the_job_and_changes_nothing(
-    client: TestClient, admin: dict[str, str], db: psycopg.Connection[Row]
+@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize("fault", list(_FAULTS))
+@pytest.mark.usefixtures("unchanged")
+def test_a_fault_of_the_file_is_a_400_naming_it_before_anything_is_stored(
+    client: TestClient, admin: dict[str, str], route: str, fault: str
 ) -> None:
-    broken = _fixture("es_CO/AD_Process_Trl_es_CO.xml").replace(
-        b' <row id="1000123"', b' <row id="1000123"><oops>', 1
-    )
     files = {
-        # Imported first, then rolled back with the rest.
+        "AD_Ref_List_Trl_es_CO.xml": _fixture("es_CO/AD_Ref_List_Trl_es_CO.xml"),
+        "AD_Process_Trl_es_CO.xml": _FAULTS[fault],
+    }
+
+    answer = _post(client, admin, route, _body("broken.zip", _zip(files)))
+
+    assert_error(
+        answer,
+        400,
+        "Invalid parameter",
+        "Invalid value for parameter FileName: broken.zip: AD_Process_Trl_es_CO.xml: ",
+        _NAMING[fault],
+    )
+
+
+@pytest.mark.usefixtures("unchanged")
+def test_an_encrypted_entry_is_a_400_naming_it_plainly(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    document = bytearray(_zip({"AD_Process_Trl_es_CO.xml": _VALID}))
+    for signature, flags_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = document.index(signature) + flags_at
+        document[at] |= 0x1  # the flag an encrypting zip tool sets
+
+    answer = _post(client, admin, RUN, _body("secreto.zip", bytes(document)))
+
+    body = assert_error(
+        answer,
+        400,
+        "Invalid parameter",
+        "secreto.zip: AD_Process_Trl_es_CO.xml: it is encrypted",
+    )
+    assert "ZipInfo" not in body["detail"]
+
+
+# --- failures of the run change nothing and claim nothing -------------------------
+
+
+class _Record:
+    """The instance's record, as a run writes it: its log lines, kept here."""
+
+    def __init__(self) -> None:
+        self.logs: list[str | None] = []
+
+    def log(self, message: str | None, **_: Any) -> None:
+        self.logs.append(message)
+
+    def progress(self, percent: float, message: str) -> None:
+        pass
+
+    def output(self, name: str, media_type: str, kind: str) -> Any:
+        raise AssertionError("an import writes no output")
+
+
+def _context(settings: Settings, record: _Record, upload_content: bytes) -> Context:
+    return Context(
+        instance_id=0,
+        process_value="TranslationImpExp",
+        client_id=0,
+        org_id=0,
+        user_id=100,
+        role_id=0,
+        language="en_US",
+        params={
+            "ImportOrExport": "import",
+            "AD_Language": "es_CO",
+            "FileName": Upload.from_bytes("broken.zip", upload_content),
+        },
+        params_to={},
+        record_id=None,
+        table_id=None,
+        report_type=None,
+        is_summary=False,
+        writer=record,
+        database_url=settings.database_url,
+    )
+
+
+def test_a_run_that_fails_after_a_file_was_imported_logs_no_counts(
+    db: psycopg.Connection[Row], settings: Settings
+) -> None:
+    # What the API's check would refuse, run as a worker would run it anyway:
+    # the first file updates rows, the second fails mid-file.
+    broken = _VALID.replace(b' <row id="1000123"', b' <row id="1000123"><oops>', 1)
+    files = {
         "AD_Ref_List_Trl_es_CO.xml": _fixture("es_CO/AD_Ref_List_Trl_es_CO.xml"),
         "AD_Process_Trl_es_CO.xml": broken,
     }
+    record = _Record()
+    context = _context(settings, record, _zip(files))
     before = _snapshot(db)
 
-    job = _run(client, admin, "broken.zip", _zip(files), route=JOB)
+    with pytest.raises(ProcessError) as raised:
+        import_translations(context)
+    context.close(commit=False)
 
-    assert job["status"] == "failed"
-    assert job["summary"].startswith("broken.zip: AD_Process_Trl_es_CO.xml: line ")
-    assert "no translation was changed" in job["summary"]
-    assert "AD_Ref_List_Trl Updated=2" in _messages(job)
-    assert _snapshot(db) == before
-
-
-def test_an_empty_name_fails_the_import_and_changes_nothing(
-    client: TestClient, admin: dict[str, str], db: psycopg.Connection[Row]
-) -> None:
-    content = (
-        b'<idempiereTrl language="es_CO" table="AD_Process">\n'
-        b' <row id="200126" trl="Y"><value column="Help" original="">H</value></row>\n'
-        b' <row id="200126" trl="Y"><value column="Name" original="x"/></row>\n'
-        b"</idempiereTrl>"
-    )
-    before = _snapshot(db)
-
-    body = _run(client, admin, "AD_Process_Trl_es_CO.xml", content)
-
-    assert body["isError"] is True
-    assert "line 3: the row gives an empty Name" in body["summary"]
+    assert str(raised.value).startswith("broken.zip: AD_Process_Trl_es_CO.xml: line ")
+    assert str(raised.value).endswith("; no translation was changed")
+    assert record.logs == []
     assert _snapshot(db) == before
 
 

@@ -123,6 +123,19 @@ def test_only_the_last_part_of_a_file_name_is_kept(
         assert data["name"] == sent.replace("\\", "/").rsplit("/", 1)[-1]
 
 
+def test_a_file_without_a_name_in_wrapped_base64_is_read(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    content = os.urandom(1000)
+    # What `base64 file` prints: lines of 76 characters.
+    body = {"File": {"fileContent": base64.encodebytes(content).decode()}}
+
+    data = _run(client, admin, body)["data"]
+
+    assert data["name"] == "RESTUploadedFile.bin"
+    assert data["sha256"] == hashlib.sha256(content).hexdigest()
+
+
 def test_an_empty_file_counts_as_not_sent(
     client: TestClient, admin: dict[str, str]
 ) -> None:
@@ -142,10 +155,9 @@ def test_an_empty_file_counts_as_not_sent(
         ({"fileName": "x.txt"}, '"fileContent" must be the file in base64'),
         ({"fileName": "x.txt", "fileContent": 5}, "base64"),
         ({"fileName": "x.txt", "fileContent": "not base64!"}, "not valid base64"),
-        ({"fileName": "x.txt", "fileContent": "eHl6\neHl6"}, "not valid base64"),
         ({"fileName": "x.txt", "fileContent": "eHl"}, "not valid base64"),
-        ({"fileContent": "eHl6"}, '"fileName"'),
         ({"fileName": 7, "fileContent": "eHl6"}, '"fileName"'),
+        ({"fileName": "x.txt", "fileContent": "eHl6\u2028eHl6"}, "not valid base64"),
         ({"fileName": "dir/", "fileContent": "eHl6"}, "is not a file name"),
         ({"fileName": "..", "fileContent": "eHl6"}, "is not a file name"),
         ({"fileName": "a\u0001b", "fileContent": "eHl6"}, "is not a file name"),

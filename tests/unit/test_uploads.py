@@ -61,9 +61,13 @@ def test_an_empty_file_is_not_sent() -> None:
         (True, "expected"),
         ({"fileName": "x"}, '"fileContent" must be the file in base64'),
         ({"fileName": "x", "fileContent": None}, "fileContent"),
-        ({"fileName": "x", "fileContent": "e Hl6"}, "not valid base64"),
         ({"fileName": "x", "fileContent": "eHl6ñ"}, "not valid base64"),
-        ({"fileContent": "eHl6"}, '"fileName" must be the name of the file'),
+        ({"fileName": "x", "fileContent": "eHl6\u00a0eHl6"}, "not valid base64"),
+        ({"fileName": "x", "fileContent": "eH=l6"}, "not valid base64"),
+        (
+            {"fileName": 7, "fileContent": "eHl6"},
+            '"fileName" must be the name of the file',
+        ),
         ({"fileName": "", "fileContent": "eHl6"}, "is not a file name"),
         ({"fileName": "a/", "fileContent": "eHl6"}, "is not a file name"),
         ({"fileName": "a\\..", "fileContent": "eHl6"}, "is not a file name"),
@@ -75,6 +79,31 @@ def test_a_bad_value_names_the_parameter(raw: Any, message: str) -> None:
         read_upload(raw, "File")
 
     assert raised.value.detail.startswith("Invalid value for parameter File: ")
+
+
+def test_base64_wrapped_in_lines_is_read_as_the_file() -> None:
+    content = bytes(range(256)) * 3
+    # As `base64 file` prints it: lines of 76 characters, a final newline.
+    encoded = base64.encodebytes(content).decode()
+    assert "\n" in encoded.rstrip("\n")
+
+    for sent_content in (encoded, encoded.replace("\n", "\r\n"), " \t" + encoded):
+        upload = read_upload({"fileName": "x.bin", "fileContent": sent_content}, "File")
+
+        assert upload is not None
+        assert upload.read() == content
+
+
+@pytest.mark.parametrize(
+    "raw", [{"fileContent": "eHl6"}, {"fileName": None, "fileContent": "eHl6"}]
+)
+def test_a_file_sent_without_a_name_is_named_as_the_original_names_it(
+    raw: dict[str, Any],
+) -> None:
+    upload = read_upload(raw, "File")
+
+    assert upload is not None
+    assert (upload.name, upload.read()) == ("RESTUploadedFile.bin", b"xyz")
 
 
 def test_uploads_over_the_limit_are_refused_by_name() -> None:
