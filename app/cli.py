@@ -3,6 +3,9 @@ locally for development."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Annotated
+
 import typer
 
 from app.settings import get_settings
@@ -37,6 +40,39 @@ def add_language(
     except LanguageError as error:
         raise typer.BadParameter(str(error)) from None
     typer.echo(f"{code} is active; import its translations with translationimpexp")
+
+
+@cli.command("demo-data")
+def demo_data(
+    orders: int = typer.Option(300, min=5, help="sales orders (~5 lines each)"),
+    seed: int = typer.Option(1, min=0, help="another seed, other (as realistic) data"),
+    anchor: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"], help="last day of the data; today by default"
+        ),
+    ] = None,
+) -> None:
+    """Replace GardenWorld's sample ERP data by a generated set of this size."""
+    from app.db import transaction  # noqa: PLC0415
+    from app.demodata import DemoDataError, generate  # noqa: PLC0415
+    from app.logs import configure_logging  # noqa: PLC0415
+
+    settings = get_settings()
+    configure_logging(settings)
+    try:
+        with transaction(settings.database_url) as conn:
+            made = generate(
+                conn, orders=orders, seed=seed, anchor=anchor and anchor.date()
+            )
+    except DemoDataError as error:
+        raise typer.BadParameter(str(error)) from None
+    typer.echo(
+        f"GardenWorld sample data up to {made.anchor}: {made.partners} partners, "
+        f"{made.products} products, {made.orders} orders with {made.lines} lines, "
+        f"{made.invoices} invoices, {made.payments} payments "
+        f"in {made.seconds:.1f} s"
+    )
 
 
 @cli.command()

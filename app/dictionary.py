@@ -40,7 +40,11 @@ p.ad_process_id, p.ad_process_uu, p.value, p.slug,
 COALESCE(t.name, p.name) AS name, COALESCE(t.description, p.description) AS description,
 COALESCE(t.help, p.help) AS help,
 p.entitytype, p.isreport, p.ad_reportview_id, p.ad_printformat_id, p.ad_workflow_id,
-p.jasperreport, p.allowmultipleexecution, p.queue, p.classname
+p.jasperreport, p.allowmultipleexecution, p.queue, p.classname,
+(SELECT v.name FROM ad_reportview v
+  WHERE v.ad_reportview_id = p.ad_reportview_id) AS reportview_name,
+(SELECT f.name FROM ad_printformat f
+  WHERE f.ad_printformat_id = p.ad_printformat_id) AS printformat_name
 """
 
 _ACTIVE_LANGUAGE = """

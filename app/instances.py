@@ -303,7 +303,7 @@ UPDATE ad_pinstance
  WHERE ad_pinstance_id = %(id)s AND status = 'queued'
 RETURNING ad_pinstance_id, attempt, ad_client_id, ad_org_id, ad_user_id,
           ad_role_id, ad_language, record_id, ad_table_id, reporttype, issummary,
-          externaltraceid, isrunasjob,
+          ad_printformat_id, externaltraceid, isrunasjob,
           (SELECT classname FROM ad_process p
             WHERE p.ad_process_id = ad_pinstance.ad_process_id) AS classname,
           (SELECT value FROM ad_process p

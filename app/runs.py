@@ -18,6 +18,7 @@ import psycopg
 import structlog
 from celery import Celery
 from kombu.exceptions import OperationalError
+from psycopg import sql
 
 from app import dictionary, instances
 from app.auth.tokens import Session
@@ -27,12 +28,13 @@ from app.errors import (
     Conflict,
     Forbidden,
     InvalidParameter,
+    MissingParameters,
     NotFound,
     ServiceUnavailable,
 )
 from app.lookups import resolve_lookups
 from app.options import RunOptions, run_options
-from app.params import SessionValues, coerce_parameters
+from app.params import SessionValues, coerce_parameters, shown
 from app.settings import Settings
 from app.uploads import uploads_to_store
 from processes.registry import registry
@@ -52,6 +54,17 @@ _TABLE_BY_ID = "SELECT ad_table_id FROM ad_table WHERE ad_table_id = %s AND isac
 _TABLE_BY_NAME = (
     "SELECT ad_table_id FROM ad_table WHERE lower(tablename) = lower(%s) AND isactive"
 )
+_PRINT_FORMAT_OF_PROCESS = """
+SELECT f.ad_printformat_id FROM ad_printformat f
+  JOIN ad_process p ON p.ad_reportview_id = f.ad_reportview_id
+ WHERE p.ad_process_id = %(process_id)s AND f.isactive
+   AND (f.ad_printformat_id = %(id)s OR f.ad_printformat_uu = %(uuid)s)
+"""
+_CLIENT_COLUMN = """
+SELECT 1 FROM information_schema.columns
+ WHERE table_schema = current_schema() AND table_name = %s
+   AND column_name = 'ad_client_id'
+"""
 _MARK_UNQUEUED = """
 UPDATE ad_pinstance
    SET status = 'failed', isprocessing = false, result = 0, finished = now(),
@@ -66,6 +79,10 @@ class InvalidProcessName(NotFound):
 
 class AccessDenied(Forbidden):
     title = "Access denied"
+
+
+class RecordNotFound(NotFound):
+    title = "Record not found"
 
 
 @dataclass(frozen=True)
@@ -122,6 +139,12 @@ async def prepare(
     uploads = uploads_to_store(coerced.rows, coerced.values, settings.max_upload_bytes)
     await resolve_lookups(conn, coerced, session.client_id)
     table_id = await _table_of(conn, options)
+    await _check_print_format(conn, process, options.print_format)
+    declaration = registry().get(process["slug"])
+    if declaration is not None and declaration.table:
+        table_id = await _check_record(
+            conn, declaration.table, options, table_id, session.client_id
+        )
     # A check may read an upload whole (a translation import parses its files):
     # off the event loop, so other requests go on meanwhile.
     await anyio.to_thread.run_sync(
@@ -184,6 +207,77 @@ async def _table_of(
             )
         return int(row["ad_table_id"])
     return None
+
+
+async def _check_print_format(
+    conn: psycopg.AsyncConnection[Row], process: Row, print_format: str | None
+) -> None:
+    """A print-format-id must name a format of the process's own report view."""
+    if print_format is None:
+        return
+    by_id = print_format.isdigit()
+    found = await (
+        await conn.execute(
+            _PRINT_FORMAT_OF_PROCESS,
+            {
+                "process_id": process["ad_process_id"],
+                "id": int(print_format) if by_id else None,
+                "uuid": None if by_id else print_format,
+            },
+        )
+    ).fetchone()
+    if found is None:
+        raise InvalidParameter(
+            f"Invalid value for print-format-id: {shown(print_format)} (not a print "
+            f"format of the report view of {process['slug']})"
+        )
+
+
+async def _check_record(
+    conn: psycopg.AsyncConnection[Row],
+    table: str,
+    options: RunOptions,
+    table_id: int | None,
+    client_id: int,
+) -> int | None:
+    """A process called on a table's record: table-id or model-name, when given,
+    must name that table, and record-id a record of it in the caller's tenant
+    (or of the system tenant). The table's registry id, for the instance."""
+    expected = await (await conn.execute(_TABLE_BY_NAME, (table,))).fetchone()
+    expected_id = None if expected is None else int(expected["ad_table_id"])
+    if table_id is not None and table_id != expected_id:
+        key = "table-id" if options.table_id else "model-name"
+        sent = options.table_id or options.model_name
+        raise InvalidParameter(
+            f"Invalid value for {key}: {shown(sent)} (this process runs on {table})"
+        )
+    if not options.record_id:
+        raise MissingParameters(
+            f"Missing parameters: record-id (this process runs on a {table} record)"
+        )
+    if not await _record_exists(conn, table.lower(), options.record_id, client_id):
+        raise RecordNotFound(
+            f"No record found matching record-id {options.record_id} in {table}"
+        )
+    return expected_id
+
+
+async def _record_exists(
+    conn: psycopg.AsyncConnection[Row], table: str, record_id: int, client_id: int
+) -> bool:
+    # The table is the declaration's (trusted); every table with tenants'
+    # records has ad_client_id.
+    conditions: list[sql.Composable] = [
+        sql.SQL("{} = %s").format(sql.Identifier(table + "_id"))
+    ]
+    params: list[Any] = [record_id]
+    if await (await conn.execute(_CLIENT_COLUMN, (table,))).fetchone():
+        conditions.append(sql.SQL("ad_client_id IN (0, %s)"))
+        params.append(client_id)
+    query = sql.SQL("SELECT 1 FROM {} WHERE {}").format(
+        sql.Identifier(table), sql.SQL(" AND ").join(conditions)
+    )
+    return await (await conn.execute(query, params)).fetchone() is not None
 
 
 async def store(conn: psycopg.AsyncConnection[Row], prepared: Prepared) -> Row:

@@ -100,7 +100,8 @@ def seed_required(conn: psycopg.Connection[Row]) -> None:
 
 
 def seed_demo(conn: psycopg.Connection[Row], passwords: Mapping[str, str]) -> None:
-    """GardenWorld, its users and roles, and the es_CO language with its texts."""
+    """GardenWorld, its users and roles, the es_CO language with its texts, and
+    sample ERP data when the tenant has none."""
     conn.execute(
         _LANGUAGE,
         (
@@ -134,7 +135,17 @@ def seed_demo(conn: psycopg.Connection[Row], passwords: Mapping[str, str]) -> No
     from processes.translation.seed import apply_translations  # noqa: PLC0415
 
     apply_translations(conn, "es_CO")
+    _seed_sample_data(conn)
     log.info("demo.seeded", tenant=GARDENWORLD)
+
+
+def _seed_sample_data(conn: psycopg.Connection[Row]) -> None:
+    """A small sample data set the first time, kept as it is afterwards (it may be
+    a larger one made with ``procserv demo-data``)."""
+    from app.demodata import DEMO_ORDERS, generate, has_sample_data  # noqa: PLC0415
+
+    if not has_sample_data(conn):
+        generate(conn, orders=DEMO_ORDERS)
 
 
 def _keep_password(conn: psycopg.Connection[Row], user_id: int, password: str) -> None:

@@ -61,13 +61,19 @@ def process_json(row: Row) -> dict[str, Any]:
             (
                 "AD_ReportView_ID",
                 _optional_lookup(
-                    "Report View", row["ad_reportview_id"], "ad_reportview"
+                    "Report View",
+                    row["ad_reportview_id"],
+                    "ad_reportview",
+                    row.get("reportview_name"),
                 ),
             ),
             (
                 "AD_PrintFormat_ID",
                 _optional_lookup(
-                    "Print Format", row["ad_printformat_id"], "ad_printformat"
+                    "Print Format",
+                    row["ad_printformat_id"],
+                    "ad_printformat",
+                    row.get("printformat_name"),
                 ),
             ),
             (
@@ -81,8 +87,10 @@ def process_json(row: Row) -> dict[str, Any]:
     )
 
 
-def _optional_lookup(label: str, key: int | None, model: str) -> dict[str, Any] | None:
-    return None if key is None else _lookup(label, key, None, model)
+def _optional_lookup(
+    label: str, key: int | None, model: str, identifier: str | None = None
+) -> dict[str, Any] | None:
+    return None if key is None else _lookup(label, key, identifier, model)
 
 
 def parameter_json(row: Row) -> dict[str, Any]:

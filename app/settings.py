@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     max_unzipped_bytes: int = Field(default=256 * 1024 * 1024, gt=0)
     max_zip_entries: int = Field(default=1000, gt=0)
     inline_output_limit: int = Field(default=16 * 1024 * 1024, gt=0)
+    # A PDF report of more rows fails (naming CSV and XLSX, which stream): WeasyPrint
+    # lays the whole document out in memory.
+    pdf_row_ceiling: int = Field(default=10_000, gt=0)
     # Above the longest run, so the broker never hands a running job to a second worker.
     visibility_timeout_seconds: int = 6 * 3600
 

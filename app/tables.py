@@ -25,6 +25,14 @@ TABLES = (
     Table(136, "AD_Ref_List_Trl", "Reference List Trl"),
     Table(155, "AD_Org", "Organization"),
     Table(156, "AD_Role", "Role"),
+    # the sample ERP data (app/demodata.py)
+    Table(208, "M_Product", "Product"),
+    Table(209, "M_Product_Category", "Product Category"),
+    Table(251, "M_ProductPrice", "Product Price"),
+    Table(255, "M_PriceList", "Price List"),
+    Table(259, "C_Order", "Order"),
+    Table(260, "C_OrderLine", "Order Line"),
+    Table(261, "C_Tax", "Tax"),
     Table(282, "AD_PInstance", "Process Instance"),
     Table(284, "AD_Process", "Process"),
     Table(285, "AD_Process_Para", "Process Parameter"),
@@ -32,6 +40,9 @@ TABLES = (
     # itself publishes no model class for *_Trl tables to confirm them.
     Table(286, "AD_Process_Para_Trl", "Process Parameter Trl"),
     Table(287, "AD_Process_Trl", "Process Trl"),
+    Table(291, "C_BPartner", "Business Partner"),
+    Table(318, "C_Invoice", "Invoice"),
+    Table(335, "C_Payment", "Payment"),
     Table(578, "AD_PInstance_Log", "Process Instance Log"),
 )
 
@@ -43,6 +54,9 @@ IDENTIFIERS = {
     "ad_ref_list": "value",
     "ad_org": "value",
     "ad_client": "value",
+    "c_order": "documentno",
+    "c_invoice": "documentno",
+    "c_payment": "documentno",
 }
 
 

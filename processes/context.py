@@ -185,6 +185,9 @@ class Context:
     is_summary: bool
     writer: InstanceWriter
     database_url: str
+    # The print-format-id of the request, as sent (an id or a UUID); None for the
+    # report's default format.
+    print_format: str | None = None
     _db: psycopg.Connection[Row] | None = field(default=None, repr=False)
 
     def log(

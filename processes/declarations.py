@@ -18,6 +18,11 @@ from app.slug import slugify
 
 if TYPE_CHECKING:
     from processes.context import Context, Result
+    from processes.reports.declarations import (
+        PrintFormat,
+        ReportDeclaration,
+        ReportView,
+    )
 
 # All derived UUIDs live under this namespace, so they never collide with others.
 _NAMESPACE = uuid.UUID("5f0c3c1e-3f57-4a8e-9a53-7c1d2a9b0e11")
@@ -25,6 +30,22 @@ _NAMESPACE = uuid.UUID("5f0c3c1e-3f57-4a8e-9a53-7c1d2a9b0e11")
 
 def derived_uuid(*parts: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, "/".join(parts)))
+
+
+def report_view_uuid(view: ReportView) -> str:
+    return _normal_uuid(view.uuid) or derived_uuid("reportview", view.name)
+
+
+def print_format_uuid(view: ReportView, print_format: PrintFormat) -> str:
+    """A format's UUID: declared, or derived from its view's name and its own."""
+    return _normal_uuid(print_format.uuid) or derived_uuid(
+        "printformat", view.name, print_format.name
+    )
+
+
+def _normal_uuid(text: str | None) -> str | None:
+    # Lower case, as PostgreSQL gives UUIDs back, so that they compare as text.
+    return None if text is None else str(uuid.UUID(text))
 
 
 class Ref(IntEnum):
@@ -161,6 +182,11 @@ class Process:
     entity_type: str = "D"
     id: int | None = None
     uuid: str | None = None
+    # A report's view and print formats; its run is the report engine.
+    report: ReportDeclaration | None = None
+    # The table a button process is called on (``C_Order``): record-id must name
+    # a record of it in the caller's tenant.
+    table: str | None = None
     # Set by the registry: where the declaration came from, for error messages.
     origin: str = field(default="", compare=False)
 
@@ -171,6 +197,8 @@ class Process:
             )
         if not self.slug:
             raise ValueError(f"{self.value!r} gives an empty slug")
+        if self.report is not None:
+            object.__setattr__(self, "is_report", True)
 
     @property
     def slug(self) -> str:
@@ -187,7 +215,9 @@ class Process:
 
     @property
     def classname(self) -> str:
-        return f"{self.run.__module__}:{self.run.__qualname__}"
+        name = f"{self.run.__module__}:{self.run.__qualname__}"
+        # Every report runs the one engine; the slug tells the worker which.
+        return name if self.report is None else f"{name}#{self.slug}"
 
 
 def process(

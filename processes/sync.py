@@ -23,8 +23,11 @@ from processes.declarations import (
     Process,
     TableReference,
     derived_uuid,
+    print_format_uuid,
+    report_view_uuid,
 )
 from processes.registry import RegistryError
+from processes.reports.declarations import FormatItem, PrintFormat
 
 log = structlog.get_logger(__name__)
 
@@ -62,16 +65,18 @@ ON CONFLICT (ad_ref_list_uu) DO UPDATE
 
 _UPSERT_PROCESS = """
 INSERT INTO ad_process (ad_process_id, ad_process_uu, value, slug, name, description,
-                        help, entitytype, isreport, classname, allowmultipleexecution,
-                        queue)
+                        help, entitytype, isreport, ad_reportview_id,
+                        ad_printformat_id, classname, allowmultipleexecution, queue)
 VALUES (COALESCE(%(id)s, nextval(pg_get_serial_sequence('ad_process',
         'ad_process_id'))), %(uuid)s, %(value)s, %(slug)s, %(name)s, %(description)s,
-        %(help)s, %(entity_type)s, %(is_report)s, %(classname)s, %(allow_multiple)s,
-        %(queue)s)
+        %(help)s, %(entity_type)s, %(is_report)s, %(report_view_id)s,
+        %(print_format_id)s, %(classname)s, %(allow_multiple)s, %(queue)s)
 ON CONFLICT (ad_process_uu) DO UPDATE
    SET value = EXCLUDED.value, slug = EXCLUDED.slug, name = EXCLUDED.name,
        description = EXCLUDED.description, help = EXCLUDED.help,
        entitytype = EXCLUDED.entitytype, isreport = EXCLUDED.isreport,
+       ad_reportview_id = EXCLUDED.ad_reportview_id,
+       ad_printformat_id = EXCLUDED.ad_printformat_id,
        classname = EXCLUDED.classname,
        allowmultipleexecution = EXCLUDED.allowmultipleexecution,
        queue = EXCLUDED.queue, isactive = true, updated = now()
@@ -99,6 +104,56 @@ ON CONFLICT (ad_process_para_uu) DO UPDATE
        valuemin = EXCLUDED.valuemin, valuemax = EXCLUDED.valuemax,
        fieldlength = EXCLUDED.fieldlength, displaylogic = EXCLUDED.displaylogic,
        entitytype = EXCLUDED.entitytype, isactive = true, updated = now()
+"""
+
+# Report views and print formats keep their ids from sync to sync (matched by
+# UUID), so a print-format-id that a client keeps stays valid.
+_UPSERT_REPORT_VIEW = """
+INSERT INTO ad_reportview (ad_reportview_id, ad_reportview_uu, name, source,
+                           clientcolumn, arguments, entitytype)
+VALUES (COALESCE(%(id)s, nextval(pg_get_serial_sequence('ad_reportview',
+        'ad_reportview_id'))), %(uuid)s, %(name)s, %(source)s, %(client_column)s,
+        %(arguments)s, %(entity_type)s)
+ON CONFLICT (ad_reportview_uu) DO UPDATE
+   SET name = EXCLUDED.name, source = EXCLUDED.source,
+       clientcolumn = EXCLUDED.clientcolumn, arguments = EXCLUDED.arguments,
+       entitytype = EXCLUDED.entitytype, isactive = true, updated = now()
+RETURNING ad_reportview_id
+"""
+
+_UPSERT_PRINT_FORMAT = """
+INSERT INTO ad_printformat (ad_printformat_id, ad_printformat_uu, ad_reportview_id,
+                            name, isdefault, entitytype)
+VALUES (COALESCE(%(id)s, nextval(pg_get_serial_sequence('ad_printformat',
+        'ad_printformat_id'))), %(uuid)s, %(view_id)s, %(name)s, %(is_default)s,
+        %(entity_type)s)
+ON CONFLICT (ad_printformat_uu) DO UPDATE
+   SET ad_reportview_id = EXCLUDED.ad_reportview_id, name = EXCLUDED.name,
+       isdefault = EXCLUDED.isdefault, entitytype = EXCLUDED.entitytype,
+       isactive = true, updated = now()
+RETURNING ad_printformat_id
+"""
+
+_DELETE_PRINT_FORMAT_ITEMS = """
+DELETE FROM ad_printformatitem WHERE ad_printformat_id = %(print_format_id)s
+"""
+
+_INSERT_PRINT_FORMAT_ITEM = """
+INSERT INTO ad_printformatitem (ad_printformat_id, seqno, columnname, printname,
+    kind, width, align, formatpattern, sortno, isdesc, isgroupby, totalfunction)
+VALUES (%(print_format_id)s, %(seqno)s, %(column)s, %(header)s, %(kind)s,
+    %(width)s, %(align)s, %(format)s, %(sort)s, %(descending)s, %(group_by)s,
+    %(total)s)
+"""
+
+_DEACTIVATE_OTHER_REPORT_VIEWS = """
+UPDATE ad_reportview SET isactive = false, updated = now()
+ WHERE isactive AND NOT (ad_reportview_uu = ANY(%(kept)s::uuid[]))
+"""
+
+_DEACTIVATE_OTHER_PRINT_FORMATS = """
+UPDATE ad_printformat SET isactive = false, updated = now()
+ WHERE isactive AND NOT (ad_printformat_uu = ANY(%(kept)s::uuid[]))
 """
 
 _DEACTIVATE_OTHER_PARAMETERS = """
@@ -150,6 +205,7 @@ def sync_dictionary(
     conn.execute(_DEACTIVATE_OTHER_PROCESSES, {"kept": kept})
     for declaration in declared.values():
         _sync_process(conn, declaration)
+    _deactivate_other_reports(conn, declared.values())
     sync_translations(conn)
     log.info("dictionary.synced", processes=len(declared))
 
@@ -174,9 +230,10 @@ def _sync_data_types(conn: psycopg.Connection[Row]) -> None:
 
 
 def _sync_process(conn: psycopg.Connection[Row], declaration: Process) -> None:
+    report_ids = _sync_report(conn, declaration)
     try:
         with conn.transaction():
-            process_id = _upsert_process(conn, declaration)
+            process_id = _upsert_process(conn, declaration, *report_ids)
     except psycopg.errors.UniqueViolation as error:
         raise RegistryError(
             f"{declaration.value!r} ({declaration.origin}) has the slug "
@@ -193,7 +250,12 @@ def _sync_process(conn: psycopg.Connection[Row], declaration: Process) -> None:
     )
 
 
-def _upsert_process(conn: psycopg.Connection[Row], declaration: Process) -> int:
+def _upsert_process(
+    conn: psycopg.Connection[Row],
+    declaration: Process,
+    report_view_id: int | None,
+    print_format_id: int | None,
+) -> int:
     row = conn.execute(
         _UPSERT_PROCESS,
         {
@@ -206,6 +268,8 @@ def _upsert_process(conn: psycopg.Connection[Row], declaration: Process) -> int:
             "help": declaration.help or None,
             "entity_type": declaration.entity_type,
             "is_report": declaration.is_report,
+            "report_view_id": report_view_id,
+            "print_format_id": print_format_id,
             "classname": declaration.classname,
             "allow_multiple": declaration.allow_multiple_execution,
             "queue": declaration.queue,
@@ -213,6 +277,98 @@ def _upsert_process(conn: psycopg.Connection[Row], declaration: Process) -> int:
     ).fetchone()
     assert row is not None
     return int(row["ad_process_id"])
+
+
+def _sync_report(
+    conn: psycopg.Connection[Row], declaration: Process
+) -> tuple[int | None, int | None]:
+    """Write a report's view and print formats; their ids, the first format's
+    being the default."""
+    report = declaration.report
+    if report is None:
+        return None, None
+    view = report.view
+    row = conn.execute(
+        _UPSERT_REPORT_VIEW,
+        {
+            "id": view.id,
+            "uuid": report_view_uuid(view),
+            "name": view.name,
+            "source": view.source,
+            "client_column": view.client_column,
+            "arguments": list(view.arguments),
+            "entity_type": declaration.entity_type,
+        },
+    ).fetchone()
+    assert row is not None
+    view_id = int(row["ad_reportview_id"])
+    format_ids = [
+        _sync_print_format(conn, declaration, view_id, print_format, index == 0)
+        for index, print_format in enumerate(report.formats)
+    ]
+    return view_id, format_ids[0]
+
+
+def _sync_print_format(
+    conn: psycopg.Connection[Row],
+    declaration: Process,
+    view_id: int,
+    print_format: PrintFormat,
+    is_default: bool,
+) -> int:
+    assert declaration.report is not None
+    row = conn.execute(
+        _UPSERT_PRINT_FORMAT,
+        {
+            "id": print_format.id,
+            "uuid": print_format_uuid(declaration.report.view, print_format),
+            "view_id": view_id,
+            "name": print_format.name,
+            "is_default": is_default,
+            "entity_type": declaration.entity_type,
+        },
+    ).fetchone()
+    assert row is not None
+    print_format_id = int(row["ad_printformat_id"])
+    conn.execute(_DELETE_PRINT_FORMAT_ITEMS, {"print_format_id": print_format_id})
+    with conn.cursor() as cursor:
+        cursor.executemany(
+            _INSERT_PRINT_FORMAT_ITEM,
+            [
+                {
+                    "print_format_id": print_format_id,
+                    "seqno": 10 * (index + 1),
+                    **_item_values(item),
+                }
+                for index, item in enumerate(print_format.items)
+            ],
+        )
+    return print_format_id
+
+
+def _item_values(item: FormatItem) -> dict[str, object]:
+    return {
+        "column": item.column,
+        "header": item.header,
+        "kind": item.kind,
+        "width": item.width,
+        "align": item.align,
+        "format": item.format,
+        "sort": item.sort,
+        "descending": item.descending,
+        "group_by": item.group_by,
+        "total": item.total,
+    }
+
+
+def _deactivate_other_reports(
+    conn: psycopg.Connection[Row], declared: Iterable[Process]
+) -> None:
+    reports = [d.report for d in declared if d.report is not None]
+    views = [report_view_uuid(r.view) for r in reports]
+    formats = [print_format_uuid(r.view, f) for r in reports for f in r.formats]
+    conn.execute(_DEACTIVATE_OTHER_REPORT_VIEWS, {"kept": views})
+    conn.execute(_DEACTIVATE_OTHER_PRINT_FORMATS, {"kept": formats})
 
 
 def _numbered(parameters: Iterable[Parameter]) -> Iterable[tuple[int, Parameter]]:

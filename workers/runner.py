@@ -175,6 +175,7 @@ def _context(
             conn, claimed["ad_pinstance_id"], claimed["attempt"]
         ),
         database_url=settings.database_url,
+        print_format=claimed["ad_printformat_id"],
     )
 
 

@@ -23,6 +23,8 @@ from processes.declarations import (
     Ref,
     TableReference,
 )
+from processes.reports import report
+from processes.reports.declarations import FormatItem, PrintFormat, ReportView
 
 ENTITY = "TEST"
 
@@ -220,8 +222,93 @@ def _unstorable(ctx: Context) -> Result:
     return Result(summary="done", data={"when": object()})
 
 
+# 60 rows, 50 of GardenWorld's and 10 of another tenant, as a derived table so
+# that the report needs no schema object of its own. Row n: ordered on
+# 2024-01-01 + n days, by user 101 when n is even (else 102), in draft when n
+# is a multiple of 5.
+REPORT_ROWS = """(
+SELECT CASE WHEN n <= 50 THEN 11 ELSE 999 END AS ad_client_id,
+       'T' || lpad(n::text, 3, '0') AS documentno,
+       (ARRAY['North', 'South', 'West'])[1 + mod(n, 3)] AS region,
+       CASE WHEN mod(n, 2) = 0 THEN 'A' ELSE 'B' END AS category,
+       CASE WHEN mod(n, 5) = 0 THEN 'DR' ELSE 'CO' END AS docstatus,
+       101 + mod(n, 2) AS ad_user_id,
+       DATE '2024-01-01' + n AS dateordered,
+       (n * 1.5)::numeric(10, 2) AS amount,
+       n AS qty
+  FROM generate_series(1, 60) AS n)"""
+
+_STATUS = ListReference(
+    name="Test Document Status",
+    values=(ListValue("CO", "Completed"), ListValue("DR", "Drafted")),
+)
+
+BY_REGION = PrintFormat(
+    name="Test Rows by Region",
+    items=(
+        FormatItem("region", "Region", group_by=True, sort=1),
+        FormatItem("category", "Category", group_by=True, sort=2),
+        FormatItem("documentno", "Document No", sort=3, total="count"),
+        FormatItem("dateordered", "Date Ordered", "date", format="yyyy-mm-dd"),
+        FormatItem("docstatus", "Status"),
+        FormatItem("amount", "Amount", "amount", align="right", total="sum"),
+        FormatItem("qty", "Quantity", "integer", align="right", total="avg"),
+    ),
+)
+
+FLAT = PrintFormat(
+    name="Test Rows Flat",
+    items=(
+        FormatItem("documentno", "Document No", sort=1),
+        FormatItem("amount", "Amount", "amount", total="sum"),
+    ),
+)
+
+REPORT = report(
+    "Test Report",
+    "Test Report",
+    view=ReportView(name="Test Rows", source=REPORT_ROWS),
+    formats=(BY_REGION, FLAT),
+    parameters=(
+        Parameter("AD_User_ID", "Users", Ref.CHOSEN_MULTIPLE_SELECTION_TABLE),
+        Parameter("DateOrdered", "Date Ordered", Ref.DATE, is_range=True),
+        Parameter("DocStatus", "Document Status", Ref.LIST, values=_STATUS),
+        Parameter("Region", "Region", Ref.STRING),
+    ),
+    allow_multiple_execution="Y",
+    entity_type=ENTITY,
+)
+
+# A report of another view, and one whose source takes a parameter.
+OTHER_REPORT = report(
+    "Test Other Report",
+    "Test Other Report",
+    view=ReportView(
+        name="Test Other Rows",
+        source="(SELECT 11 AS ad_client_id, %(AsOf)s::date AS asof)",
+        arguments=("AsOf",),
+    ),
+    formats=(PrintFormat("Test Other", (FormatItem("asof", "As Of", "date"),)),),
+    parameters=(Parameter("AsOf", "As Of", Ref.DATE, default="@#Date@"),),
+    allow_multiple_execution="Y",
+    entity_type=ENTITY,
+)
+
+# A button process: called on one user's record.
+ON_USER = Process(
+    value="Test On User",
+    name="Test On User",
+    run=_echo,
+    table="AD_User",
+    allow_multiple_execution="Y",
+    entity_type=ENTITY,
+)
+
 PROCESSES = (
     ECHO,
+    REPORT,
+    OTHER_REPORT,
+    ON_USER,
     MANDATORY,
     LOOKUPS,
     SELECTIONS,
