@@ -27,6 +27,17 @@ def db(settings: Settings) -> Iterator[psycopg.Connection[Row]]:
         yield conn
 
 
+@pytest.fixture
+def nothing_stored(db: psycopg.Connection[Row]) -> Iterator[None]:
+    """The test's requests store no instance and no parameter."""
+    # Here, not at the top: the helpers module imports this one.
+    from tests.integration.helpers import stored_counts  # noqa: PLC0415
+
+    before = stored_counts(db)
+    yield
+    assert stored_counts(db) == before
+
+
 def login(client: TestClient, user: str, password: str | None = None) -> str:
     answer = client.post(
         "/api/v1/auth/tokens", json={"userName": user, "password": password or user}

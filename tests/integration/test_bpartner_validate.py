@@ -19,7 +19,6 @@ from tests.integration.helpers import (
     assert_error,
     json_body,
     other_tenant,
-    stored_counts,
 )
 
 pytestmark = pytest.mark.usefixtures("workers", "sample_data")
@@ -165,13 +164,6 @@ def test_a_payment_on_account_lowers_only_the_open_balance(
     assert [log["msg"] for log in result["logs"]] == [
         f"Open Balance {balance:.2f} -> {balance - 250:.2f}"
     ]
-
-
-@pytest.fixture
-def nothing_stored(db: psycopg.Connection[Row]) -> Iterator[None]:
-    before = stored_counts(db)
-    yield
-    assert stored_counts(db) == before
 
 
 @pytest.mark.usefixtures("nothing_stored")

@@ -27,7 +27,6 @@ from tests.integration.helpers import (
     assert_error,
     json_body,
     other_tenant,
-    stored_counts,
 )
 
 pytestmark = pytest.mark.usefixtures("workers", "sample_data")
@@ -182,13 +181,6 @@ def test_print_order_as_csv_fails_naming_the_types_it_makes(
 
 
 # --- a missing or foreign order -------------------------------------------------
-
-
-@pytest.fixture
-def nothing_stored(db: psycopg.Connection[Row]) -> Iterator[None]:
-    before = stored_counts(db)
-    yield
-    assert stored_counts(db) == before
 
 
 @pytest.mark.usefixtures("nothing_stored")

@@ -22,7 +22,6 @@ from tests.integration.helpers import (
     assert_error,
     json_body,
     other_tenant,
-    stored_counts,
 )
 from tests.support.processes import REPORT_ROWS
 
@@ -291,13 +290,6 @@ def test_each_report_type_gives_its_file_named_after_the_process_and_instance(
 
 
 # --- refused before anything is stored -------------------------------------------
-
-
-@pytest.fixture
-def nothing_stored(db: psycopg.Connection[Row]) -> Iterator[None]:
-    before = stored_counts(db)
-    yield
-    assert stored_counts(db) == before
 
 
 @pytest.mark.usefixtures("nothing_stored")

@@ -8,7 +8,6 @@ import base64
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterator
 from decimal import Decimal
 from html.parser import HTMLParser
 from typing import Any
@@ -27,7 +26,6 @@ from tests.integration.helpers import (
     account,
     assert_error,
     json_body,
-    stored_counts,
 )
 
 pytestmark = pytest.mark.usefixtures("workers", "sample_data")
@@ -551,13 +549,6 @@ def test_process_activity_counts_runs_failure_rate_and_duration(
 
 
 # --- bad input ------------------------------------------------------------------
-
-
-@pytest.fixture
-def nothing_stored(db: psycopg.Connection[Row]) -> Iterator[None]:
-    before = stored_counts(db)
-    yield
-    assert stored_counts(db) == before
 
 
 @pytest.mark.usefixtures("nothing_stored")
