@@ -4,6 +4,7 @@ locally for development."""
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,6 +12,32 @@ import typer
 from app.settings import get_settings
 
 cli = typer.Typer(help="procserv: a process server behind iDempiere's Processes API.")
+
+
+def _database_url() -> str:
+    """DATABASE_URL, else the embedded PostgreSQL that a running ``make run``
+    keeps under VAR_DIR; never libpq's defaults, which name another server."""
+    import psycopg  # noqa: PLC0415
+
+    from app.embedded import EmbeddedPostgres  # noqa: PLC0415
+    from app.supervisor import remembered_port  # noqa: PLC0415
+
+    settings = get_settings()
+    if settings.database_url:
+        return settings.database_url
+    folder = settings.var_dir / "postgres"
+    url = EmbeddedPostgres(folder, remembered_port(settings.var_dir, "postgres")).url()
+    try:
+        psycopg.connect(url, connect_timeout=3).close()
+    except psycopg.OperationalError:
+        typer.echo(
+            f"No DATABASE_URL, and no embedded PostgreSQL of `make run` answers at "
+            f"{url} (its data is in {folder}): start `make run` first, or set "
+            "DATABASE_URL.",
+            err=True,
+        )
+        raise typer.Exit(2) from None
+    return url
 
 
 @cli.command()
@@ -35,7 +62,7 @@ def add_language(
     from app.languages import add_language as add  # noqa: PLC0415
 
     try:
-        with transaction(get_settings().database_url) as conn:
+        with transaction(_database_url()) as conn:
             add(conn, code, name)
     except LanguageError as error:
         raise typer.BadParameter(str(error)) from None
@@ -58,10 +85,9 @@ def demo_data(
     from app.demodata import DemoDataError, generate  # noqa: PLC0415
     from app.logs import configure_logging  # noqa: PLC0415
 
-    settings = get_settings()
-    configure_logging(settings)
+    configure_logging(get_settings())
     try:
-        with transaction(settings.database_url) as conn:
+        with transaction(_database_url()) as conn:
             made = generate(
                 conn, orders=orders, seed=seed, anchor=anchor and anchor.date()
             )
@@ -132,6 +158,27 @@ def flower(host: str = "127.0.0.1", port: int = 5555) -> None:
     from workers.celery_app import app  # noqa: PLC0415
 
     app.start(["flower", f"--address={host}", f"--port={port}"])
+
+
+@cli.command("mail-catcher")
+def mail_catcher(
+    port: int = typer.Option(1025, min=0, max=65535, help="0: any free port"),
+    host: str = "127.0.0.1",
+    folder: Annotated[
+        Path | None,
+        typer.Option(help="where each message goes as an .eml file; VAR_DIR/mail"),
+    ] = None,
+) -> None:
+    """Catch mail for development: an SMTP server that keeps every message it
+    accepts as an .eml file and sends nothing on. Runs until Ctrl-C or SIGTERM."""
+    import asyncio  # noqa: PLC0415
+
+    from app.logs import configure_logging  # noqa: PLC0415
+    from app.mailcatcher import catch_mail  # noqa: PLC0415
+
+    settings = get_settings()
+    configure_logging(settings)
+    asyncio.run(catch_mail(folder or settings.var_dir / "mail", port, host))
 
 
 @cli.command()

@@ -246,6 +246,18 @@ _DOCUMENT_TABLES = ("c_payment", "c_invoice", "c_orderline", "c_order")
 
 _OTHER_TENANTS = "EXISTS (SELECT 1 FROM {table} WHERE ad_client_id <> %(tenant)s)"
 
+# Whether another tenant holds an id the drawn documents of this table would take.
+_DOCUMENT_IDS_TAKEN = """
+SELECT min(d.{key}) AS id FROM {drawn} d
+  JOIN {table} t ON t.{key} = d.{key} AND t.ad_client_id <> %(tenant)s
+"""
+_DRAWN = {
+    "c_order": "demo_order",
+    "c_orderline": "demo_line",
+    "c_invoice": "demo_invoice",
+    "c_payment": "demo_payment",
+}
+
 _FOREIGN_KEYS = """
 SELECT c.relname AS tablename, k.conname, pg_get_constraintdef(k.oid) AS definition
   FROM pg_constraint k
@@ -711,6 +723,7 @@ def _generate(
     params["ids"] = _store_catalog(conn, params)
     partners = _store_partners(conn, params)
     _draw_documents(conn, params)
+    _refuse_taken_document_ids(conn)
     lines, invoices, payments = _store_documents(conn, params, truncated)
     conn.execute(_BALANCES, params)
     _advance_sequences(conn)
@@ -987,6 +1000,25 @@ def _claim(conn: psycopg.Connection[Row], table: str, ids: list[int]) -> None:
             f"{table} has rows of another tenant with ids the sample data uses "
             f"({min(ids)} to {max(ids)})"
         )
+
+
+def _refuse_taken_document_ids(conn: psycopg.Connection[Row]) -> None:
+    """Documents are numbered from FIRST_ID, so that the same arguments give the
+    same rows; rows another tenant added since, without ids of their own, can
+    hold some of those numbers."""
+    for table, drawn in _DRAWN.items():
+        query = sql.SQL(_DOCUMENT_IDS_TAKEN).format(
+            table=sql.Identifier(table),
+            drawn=sql.Identifier(drawn),
+            key=sql.Identifier(table + "_id"),
+        )
+        row = conn.execute(query, {"tenant": GARDENWORLD}).fetchone()
+        if row and row["id"] is not None:
+            raise DemoDataError(
+                f"{table} {row['id']} belongs to another tenant, and this sample "
+                f"data set numbers its {table} rows from {FIRST_ID}: generate "
+                "fewer orders, or on a database without other tenants' documents"
+            )
 
 
 def _delete_stale(table: str) -> sql.Composed:

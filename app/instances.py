@@ -106,8 +106,8 @@ SELECT ad_pinstance_output_id, seqno, kind, name, mediatype, size, sha256
 """
 
 _SELECT_CHUNKS = """
-SELECT data FROM ad_pinstance_output_chunk
- WHERE ad_pinstance_output_id = %(id)s AND seqno >= %(from)s
+SELECT seqno, data FROM ad_pinstance_output_chunk
+ WHERE ad_pinstance_output_id = %(id)s AND seqno > %(after)s
  ORDER BY seqno
  LIMIT %(limit)s
 """
@@ -273,19 +273,20 @@ async def fetch_outputs(
 async def read_output(
     conn: psycopg.AsyncConnection[Row], output_id: int, *, batch: int = 8
 ) -> AsyncIterator[bytes]:
-    """The stored bytes of one output, a few chunks per query."""
-    start = 0
+    """The stored bytes of one output, a few chunks per query, each query going
+    on after the last chunk the previous one read."""
+    after = 0  # chunks are numbered from 1
     while True:
         rows = await (
             await conn.execute(
-                _SELECT_CHUNKS, {"id": output_id, "from": start, "limit": batch}
+                _SELECT_CHUNKS, {"id": output_id, "after": after, "limit": batch}
             )
         ).fetchall()
         for row in rows:
             yield bytes(row["data"])
         if len(rows) < batch:
             return
-        start += batch
+        after = rows[-1]["seqno"]
 
 
 async def continue_as_job(conn: psycopg.AsyncConnection[Row], instance_id: int) -> bool:

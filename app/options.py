@@ -44,9 +44,7 @@ def run_options(body: dict[str, Any], *, is_report: bool, is_job: bool) -> RunOp
         table_id=table_id,
         model_name=model_name or None,
         report_type=_report_type(body.get("report-type")) if is_report else None,
-        is_summary=_yes_no(body.get("is-summary"), "is-summary")
-        if is_report
-        else False,
+        is_summary=_is_summary(body.get("is-summary")) if is_report else False,
         print_format=_print_format(body.get("print-format-id")),
         notification_type=_notification(body.get("notification-type"))
         if is_job
@@ -83,14 +81,15 @@ def _report_type(raw: Any) -> str | None:
     raise _invalid("report-type", raw, "expected PDF, HTML, CSV, XLS or XLSX")
 
 
-def _yes_no(raw: Any, key: str) -> bool:
-    if raw is None or raw == "":
-        return False
-    if isinstance(raw, bool):
-        return raw
-    if isinstance(raw, str) and raw.strip().lower() in ("true", "y", "false", "n"):
-        return raw.strip().lower() in ("true", "y")
-    raise _invalid(key, raw, "expected true or false")
+def _is_summary(raw: Any) -> bool:
+    # As the original reads it: JSON true or the text "true" in any case; any
+    # other text or number is false (no decision changes this, and clients rely
+    # on it). Only what is not a value at all is refused.
+    if isinstance(raw, dict | list):
+        raise _invalid("is-summary", raw, "expected true or false")
+    if isinstance(raw, str):
+        return raw.strip().lower() == "true"
+    return raw is True
 
 
 def _print_format(raw: Any) -> str | None:
@@ -101,8 +100,9 @@ def _print_format(raw: Any) -> str | None:
         if isinstance(raw, int | str) and not isinstance(raw, bool)
         else ""
     )
-    if re.fullmatch(r"[0-9]{1,10}", text) and int(text) <= MAX_ID:
-        return text
+    if re.fullmatch(r"-?[0-9]{1,10}", text) and int(text) <= MAX_ID:
+        # An id of 0 or less asks for no particular format, as in the original.
+        return text if int(text) > 0 else None
     if _UUID.fullmatch(text):
         return text
     raise _invalid("print-format-id", raw, "expected a print format id or UUID")

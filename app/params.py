@@ -316,6 +316,9 @@ def _to_date_time(spec: ParameterSpec, raw: Any, shown_as: str) -> dt.datetime:
 def _to_list_value(spec: ParameterSpec, raw: Any, shown_as: str) -> str:
     if isinstance(raw, dict) and "id" in raw:
         raw = raw["id"]
+    elif isinstance(raw, dict) and "identifier" in raw:
+        # A list value's identifier is its name (in the caller's language).
+        return _list_value_named(spec, raw["identifier"], shown_as)
     if isinstance(raw, bool) or not isinstance(raw, str | int):
         raise _invalid(shown_as, raw, "expected one of " + _choices(spec))
     text = str(raw)
@@ -325,6 +328,18 @@ def _to_list_value(spec: ParameterSpec, raw: Any, shown_as: str) -> str:
     if len(folded) == 1:
         return folded[0]
     raise _invalid(shown_as, raw, "expected one of " + _choices(spec))
+
+
+def _list_value_named(spec: ParameterSpec, name: Any, shown_as: str) -> str:
+    named = [
+        value
+        for value, value_name in spec.list_values.items()
+        if isinstance(name, str) and value_name.lower() == name.strip().lower()
+    ]
+    if len(named) != 1:
+        names = ", ".join(repr(n) for n in spec.list_values.values())
+        raise _invalid(shown_as, {"identifier": name}, "expected one of " + names)
+    return named[0]
 
 
 def _choices(spec: ParameterSpec) -> str:

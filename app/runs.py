@@ -37,6 +37,7 @@ from app.options import RunOptions, run_options
 from app.params import SessionValues, coerce_parameters, shown
 from app.settings import Settings
 from app.uploads import uploads_to_store
+from processes.declarations import Process
 from processes.registry import registry
 from workers.celery_app import RUN_INSTANCE
 
@@ -141,6 +142,8 @@ async def prepare(
     table_id = await _table_of(conn, options)
     await _check_print_format(conn, process, options.print_format)
     declaration = registry().get(process["slug"])
+    if declaration is not None:
+        _check_report_type(declaration, options.report_type)
     if declaration is not None and declaration.table:
         table_id = await _check_record(
             conn, declaration.table, options, table_id, session.client_id
@@ -173,6 +176,14 @@ async def prepare(
         uploads=uploads,
     )
     return Prepared(process, new)
+
+
+def _check_report_type(declaration: Process, report_type: str | None) -> None:
+    if report_type is not None and report_type not in declaration.report_types:
+        raise InvalidParameter(
+            f"Invalid value for report-type: {shown(report_type)} "
+            f"({declaration.name} makes {' or '.join(declaration.report_types)})"
+        )
 
 
 def _run_check(slug: str, values: Mapping[str, Any]) -> None:

@@ -187,6 +187,9 @@ class Process:
     # The table a button process is called on (``C_Order``): record-id must name
     # a record of it in the caller's tenant.
     table: str | None = None
+    # The report-types a report makes (a document may make fewer than the four);
+    # the API refuses the others before anything is stored.
+    report_types: tuple[str, ...] = ("PDF", "HTML", "CSV", "XLSX")
     # Set by the registry: where the declaration came from, for error messages.
     origin: str = field(default="", compare=False)
 

@@ -8,7 +8,7 @@ from processes.reports import report
 from processes.reports.declarations import FormatItem, PrintFormat, ReportView
 
 _AMOUNT = "#,##0.00"
-_QUANTITY = "#,##0.##"
+_QUANTITY = "#,##0.00"
 _PRICE = "#,##0.00##"  # prices have four decimals; most use two
 _DATE = "yyyy-mm-dd"
 

@@ -9,7 +9,6 @@ open group is ever held.
 
 from __future__ import annotations
 
-import datetime as dt
 import decimal
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,7 +38,6 @@ MULTIPLE_SELECTIONS = frozenset(
 TEXTS = frozenset({Ref.STRING, Ref.TEXT, Ref.TEXT_LONG})
 # Types a report parameter may have; files and paths narrow no rows.
 SUPPORTED = frozenset(Ref) - {Ref.FILE_NAME, Ref.FILE_PATH}
-_DAY = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -146,8 +144,9 @@ def _range(
     if low is not None:
         conditions.append(sql.SQL("{} >= {}").format(column, bind(low)))
     if high is not None and reference is Ref.DATE:
-        # The whole last day, whether the column holds dates or timestamps.
-        conditions.append(sql.SQL("{} < {}").format(column, bind(high + _DAY)))
+        # The whole last day, whether the column holds dates or timestamps; the
+        # day after is PostgreSQL's sum, as 9999-12-31 has none in Python.
+        conditions.append(sql.SQL("{} < {}::date + 1").format(column, bind(high)))
     elif high is not None:
         conditions.append(sql.SQL("{} <= {}").format(column, bind(high)))
     return conditions
@@ -251,12 +250,18 @@ class _Totals:
         return _average(self.sums[i], self.counts[i])
 
 
+# Averages of exact numbers keep this many decimals: enough for any format, and
+# not the 28 digits of a Decimal division, which a CSV would print.
+AVERAGE_PLACES = decimal.Decimal("0.000001")
+
+
 def _average(total: Any, count: int) -> Value:
     if count == 0:
         return None
     if isinstance(total, float):
         return total / count
-    return decimal.Decimal(total) / count
+    average = decimal.Decimal(total) / count
+    return average.quantize(AVERAGE_PLACES, rounding=decimal.ROUND_HALF_UP).normalize()
 
 
 def lines(

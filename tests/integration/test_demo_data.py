@@ -395,6 +395,36 @@ def test_another_tenants_documents_are_left_alone(
             sample.execute(f"DELETE FROM {table} WHERE ad_client_id = %s", (tenant,))
 
 
+def test_document_ids_another_tenant_took_are_refused_and_nothing_changes(
+    sample: psycopg.Connection[Row],
+) -> None:
+    make(sample, 20)
+    before = value(sample, "SELECT sum(grandtotal) FROM c_order")
+    taken = value(sample, "SELECT max(c_order_id) + 1 FROM c_order")
+    tenant = 2_000_001
+    sample.execute(
+        "INSERT INTO ad_client (ad_client_id, value, name)"
+        " VALUES (%s, 'Other2', 'Other2')",
+        (tenant,),
+    )
+    try:
+        for statement in OTHER_TENANTS_ORDER:
+            sample.execute(
+                statement.replace(
+                    "(%(id)s, %(id)s, 0, '1'", "(%(order)s, %(id)s, 0, '1'"
+                ),
+                {"id": tenant, "order": taken},
+            )
+
+        with pytest.raises(DemoDataError, match=f"c_order {taken} belongs"):
+            make(sample, 40)
+
+        assert value(sample, "SELECT sum(grandtotal) FROM c_order") == before
+    finally:
+        for table in ("c_order", "m_pricelist", "c_bpartner", "ad_client"):
+            sample.execute(f"DELETE FROM {table} WHERE ad_client_id = %s", (tenant,))
+
+
 def test_too_few_orders_are_refused(sample: psycopg.Connection[Row]) -> None:
     with pytest.raises(DemoDataError, match="at least 5"):
         make(sample, 4)

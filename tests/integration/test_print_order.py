@@ -166,18 +166,18 @@ def test_print_order_as_html_gives_the_same_document(
         assert line["name"].replace("&", "&amp;") in page
 
 
-def test_print_order_as_csv_fails_naming_the_types_it_makes(
-    client: TestClient, admin: dict[str, str], order: Row
+@pytest.mark.usefixtures("nothing_stored")
+@pytest.mark.parametrize("report_type", ["CSV", "xls", "XLSX"])
+def test_print_order_as_a_spreadsheet_is_a_400_naming_the_types_it_makes(
+    client: TestClient, admin: dict[str, str], order: Row, report_type: str
 ) -> None:
     answer = client.post(
         RUN + SLUG,
-        json={"record-id": order["c_order_id"], "report-type": "CSV"},
+        json={"record-id": order["c_order_id"], "report-type": report_type},
         headers=admin,
     )
 
-    result = json_body(answer)
-    assert result["isError"] is True
-    assert result["summary"] == "Print Order makes a PDF or HTML document, not CSV"
+    assert_error(answer, 400, "Invalid parameter", "report-type", "PDF or HTML")
 
 
 # --- a missing or foreign order -------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import random
 import time
 from collections.abc import Mapping
 from decimal import Decimal
@@ -304,8 +305,32 @@ ON_USER = Process(
     entity_type=ENTITY,
 )
 
+
+def _big_output(ctx: Context) -> Result:
+    """Attaches ``Bytes`` pseudo-random bytes (the same for the same size), in
+    pieces, so a test can store a file of many chunks and read it back."""
+    size = int(ctx.params["Bytes"])
+    content = random.Random(size).randbytes(size)  # noqa: S311 - test data
+    ctx.attach(
+        "big.bin",
+        (content[i : i + 300_000] for i in range(0, size, 300_000)),
+        "application/octet-stream",
+    )
+    return Result(summary=f"{size} bytes")
+
+
+BIG_OUTPUT = Process(
+    value="Test Big Output",
+    name="Test Big Output",
+    run=_big_output,
+    parameters=(Parameter("Bytes", "Bytes", Ref.INTEGER, mandatory=True),),
+    allow_multiple_execution="Y",
+    entity_type=ENTITY,
+)
+
 PROCESSES = (
     ECHO,
+    BIG_OUTPUT,
     REPORT,
     OTHER_REPORT,
     ON_USER,

@@ -88,3 +88,31 @@ def test_print_format_id_takes_an_id_or_a_uuid(given: object) -> None:
 def test_print_format_id_that_is_neither_is_refused() -> None:
     with pytest.raises(InvalidParameter, match="print-format-id"):
         options({"print-format-id": "xyz"})
+
+
+@pytest.mark.parametrize(
+    ("given", "summary"),
+    [
+        (True, True),
+        ("true", True),
+        (" TRUE ", True),
+        (False, False),
+        ("yes", False),
+        ("Y", False),
+        (1, False),
+        (None, False),
+    ],
+)
+def test_is_summary_reads_as_the_original_does(given: object, summary: bool) -> None:
+    # JSON true or the text "true"; any other value is false (reference §4).
+    assert options({"is-summary": given}, is_report=True).is_summary is summary
+
+
+def test_is_summary_that_is_not_a_value_is_refused() -> None:
+    with pytest.raises(InvalidParameter, match="is-summary"):
+        options({"is-summary": {"a": 1}}, is_report=True)
+
+
+@pytest.mark.parametrize("given", [0, "0", -3])
+def test_print_format_id_of_zero_or_less_asks_for_the_default(given: object) -> None:
+    assert options({"print-format-id": given}).print_format is None

@@ -148,6 +148,16 @@ def test_list_values_match_exactly_then_without_regard_to_case() -> None:
         coerce_one(parameter, {"Action": "delete"})
 
 
+def test_a_list_value_may_be_named_by_its_identifier() -> None:
+    parameter = spec(
+        "DocStatus", Ref.LIST, list_values={"CO": "Completed", "DR": "Drafted"}
+    )
+    assert coerce_one(parameter, {"DocStatus": {"identifier": "Completed"}}) == "CO"
+    assert coerce_one(parameter, {"DocStatus": {"identifier": "drafted"}}) == "DR"
+    with pytest.raises(InvalidParameter, match="DocStatus.*'Completed', 'Drafted'"):
+        coerce_one(parameter, {"DocStatus": {"identifier": "Voided"}})
+
+
 def test_string_keyed_lookups_keep_their_text() -> None:
     lookup = LookupSpec("ad_language", "ad_language", "name", string_key=True)
     parameter = spec("AD_Language", Ref.TABLE, lookup=lookup)

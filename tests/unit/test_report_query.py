@@ -87,13 +87,20 @@ def test_a_date_range_includes_its_last_day_and_each_end_is_optional():
     text, params = sql_of(
         {"DateOrdered": dt.date(2024, 1, 1)}, {"DateOrdered": dt.date(2024, 1, 31)}
     )
-    assert '"dateordered" >= %(_1)s AND "dateordered" < %(_2)s' in text
+    assert '"dateordered" >= %(_1)s AND "dateordered" < %(_2)s::date + 1' in text
     assert params["_1"] == dt.date(2024, 1, 1)
-    assert params["_2"] == dt.date(2024, 2, 1)
+    assert params["_2"] == dt.date(2024, 1, 31)
 
     text, params = sql_of({}, {"DateOrdered": dt.date(2024, 1, 31)})
-    assert '"dateordered" < %(_1)s ORDER' in text
+    assert '"dateordered" < %(_1)s::date + 1 ORDER' in text
     assert ">=" not in text
+
+
+def test_a_date_range_may_end_on_the_last_day_there_is():
+    # Python has no day after 9999-12-31; PostgreSQL adds the day.
+    text, params = sql_of({}, {"DateOrdered": dt.date.max})
+    assert '"dateordered" < %(_1)s::date + 1' in text
+    assert params["_1"] == dt.date.max
 
 
 def test_a_number_range_is_inclusive_at_both_ends():
@@ -279,6 +286,15 @@ def test_an_average_of_decimals_is_decimal():
     )
 
     assert stream == [GrandTotalRow((Decimal("1.50"),), 2)]
+
+
+def test_an_average_keeps_six_decimals_not_twenty_eight():
+    columns = (Column("amount", "Amount", "amount", total="avg"),)
+    rows = [(Decimal("1.00"),), (Decimal("1.00"),), (Decimal("2.00"),)]
+
+    grand = list(lines(rows, columns, (), summary=True))[-1]
+
+    assert grand.values[0] == Decimal("1.333333")
 
 
 def test_summary_mode_sends_no_detail_rows():

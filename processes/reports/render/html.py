@@ -62,8 +62,22 @@ def html_chunks(
         widths=[round(100 * c.width / total_width, 2) for c in header.columns],
         rows=html_rows(header, lines),
         for_print=for_print,
+        footer_parameters=footer_parameters(header),
         orientation="landscape" if total_width > PORTRAIT_MAX_WIDTH else "portrait",
     )
+
+
+# The parameters repeat in every page's footer, cut to this many characters so
+# that a long selection cannot push the page numbers off the page; page 1 shows
+# them whole.
+FOOTER_PARAMETERS_MAX = 160
+
+
+def footer_parameters(header: ReportHeader) -> str:
+    text = " · ".join(f"{label} {value}" for label, value in header.parameters)
+    if len(text) <= FOOTER_PARAMETERS_MAX:
+        return text
+    return text[: FOOTER_PARAMETERS_MAX - 1].rstrip() + "…"
 
 
 def html_rows(header: ReportHeader, lines: Iterable[Line]) -> Iterator[HtmlRow]:
