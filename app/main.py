@@ -1,5 +1,5 @@
 """The Starlette application: routes, error handlers and the lifespan that opens
-the database pool, the Redis watcher and the Celery producer."""
+the database pool, the Redis watcher and user event hub, and the Celery producer."""
 
 from __future__ import annotations
 
@@ -18,9 +18,11 @@ from app.errors import ApiError
 from app.logs import configure_logging
 from app.routes.docs import ROUTES as DOCS_ROUTES
 from app.routes.jobs import ROUTES as JOB_ROUTES
+from app.routes.notices import ROUTES as NOTICE_ROUTES
 from app.routes.openapi import ROUTES as OPENAPI_ROUTES
 from app.routes.processes import ROUTES as PROCESS_ROUTES
 from app.settings import Settings, get_settings
+from app.user_events import UserEventHub
 from app.watcher import InstanceWatcher
 from workers.celery_app import create_celery
 
@@ -38,13 +40,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
         events = aioredis.Redis.from_url(settings.redis_url, socket_timeout=None)
         watcher = InstanceWatcher(events, settings.event_prefix)
         watcher.start()
+        user_events = UserEventHub(events, settings.event_prefix)
+        user_events.start()
         app.state.settings = settings
         app.state.pool = pool
         app.state.watcher = watcher
+        app.state.user_events = user_events
         app.state.celery = create_celery(settings)
         try:
             yield
         finally:
+            await user_events.stop()
             await watcher.stop()
             await events.aclose()
             await pool.close()
@@ -54,6 +60,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *AUTH_ROUTES,
             *JOB_ROUTES,
             *PROCESS_ROUTES,
+            *NOTICE_ROUTES,
             *OPENAPI_ROUTES,
             *DOCS_ROUTES,
         ],

@@ -166,10 +166,11 @@ def job_json(
     full: bool = False,
     logs: Iterable[Row] = (),
     outputs: Iterable[Row] = (),
+    notifications: Iterable[Row] = (),
     base_url: str = "",
 ) -> dict[str, Any]:
     """A job as the job routes show it (§5.3); ``full`` adds decision D8's keys,
-    for the job's owner and for operators."""
+    and the job's e-mail and notice deliveries, for its owner and operators."""
     body: dict[str, Any] = {
         "id": row["ad_pinstance_id"],
         "client": row["client_name"],
@@ -197,9 +198,23 @@ def job_json(
                 output_json(row["ad_pinstance_id"], index, output, base_url)
                 for index, output in enumerate(outputs, start=1)
             ],
+            "notifications": [notification_json(n) for n in notifications],
         }
     )
     return body
+
+
+def notification_json(row: Row) -> dict[str, Any]:
+    """One channel's delivery (E e-mail, N notice): ``attempts`` counts the tries
+    that did something; ``detail`` says why it was skipped or the last error."""
+    return {
+        "channel": row["channel"],
+        "status": row["status"],
+        "attempts": row["attempts"],
+        "recipient": row["recipient"],
+        "detail": row["detail"],
+        "delivered": iso(row["delivered"]),
+    }
 
 
 def output_path(instance_id: int, index: int) -> str:

@@ -19,6 +19,17 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+class SmtpSecurity(StrEnum):
+    NONE = "none"
+    STARTTLS = "starttls"
+    TLS = "tls"
+
+
+# The usual port of each kind of SMTP connection (submission with STARTTLS,
+# implicit TLS, plain relay).
+_SMTP_PORTS = {SmtpSecurity.NONE: 25, SmtpSecurity.STARTTLS: 587, SmtpSecurity.TLS: 465}
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
@@ -76,6 +87,24 @@ class Settings(BaseSettings):
     # entry points, comma-separated: for processes under development, and tests.
     extra_processes: str = ""
 
+    # Where job e-mails go out. Empty SMTP_HOST: no mail is sent, and each e-mail
+    # notification is recorded as skipped. SMTP_PORT empty: the usual port of
+    # SMTP_SECURITY.
+    smtp_host: str = ""
+    smtp_port: int | None = Field(default=None, gt=0, lt=65536)
+    smtp_security: SmtpSecurity = SmtpSecurity.NONE
+    smtp_user: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    mail_from: str = "procserv <procserv@localhost>"
+    # Outputs are attached while their total stays within this; the rest are links.
+    mail_attach_limit: int = Field(default=10 * 1024 * 1024, ge=0)
+    # A delivery that fails with a temporary error is tried again after about
+    # base * 2**tries seconds (at most the max, with jitter), this many times.
+    notify_max_retries: int = Field(default=8, ge=0)
+    notify_retry_base_seconds: float = Field(default=30.0, gt=0)
+    notify_retry_max_seconds: float = Field(default=900.0, gt=0)
+
     seed_demo: bool | None = None
     demo_passwords: dict[str, str] = {}
 
@@ -102,6 +131,10 @@ class Settings(BaseSettings):
         if self.seed_demo is None:
             return not self.is_production
         return self.seed_demo
+
+    @property
+    def smtp_port_or_default(self) -> int:
+        return self.smtp_port or _SMTP_PORTS[self.smtp_security]
 
     def queue(self, name: str) -> str:
         return self.queue_prefix + name

@@ -2,7 +2,8 @@
 
 Starts embedded PostgreSQL and Valkey when no URLs are given (data under
 ``./var/``), migrates and seeds, then runs the ``Procfile``'s processes with
-honcho until Ctrl-C (SIGINT) or SIGTERM, and stops the servers last.
+honcho until Ctrl-C (SIGINT) or SIGTERM, and stops the servers last. Without
+``SMTP_HOST`` a mail catcher runs beside them, and the mail goes there.
 
 A run that was killed (``kill -9``) cannot clean up; the next run of the same
 ``var/`` does: on Linux the Procfile processes already stopped when their relay
@@ -33,7 +34,7 @@ from typing import IO
 from honcho.environ import parse_procfile
 from honcho.manager import Manager
 
-from app.embedded import EmbeddedPostgres, EmbeddedValkey, stop_processes
+from app.embedded import EmbeddedPostgres, EmbeddedValkey, free_port, stop_processes
 from app.logs import configure_logging
 from app.migrate import migrate
 from app.seed import DEMO_USERS
@@ -45,6 +46,9 @@ DEFAULT_PORT = 8000
 DEFAULT_FLOWER_PORT = 5555
 EMBEDDED_PG_PORT = 55432
 EMBEDDED_VALKEY_PORT = 16379
+# Where local mail catchers usually listen (Mailpit, MailHog, Python's smtpd).
+DEFAULT_MAIL_CATCHER_PORT = 1025
+MAIL_CATCHER_HOST = "127.0.0.1"
 # Every Procfile process of a run carries it, valued with the run's var/ folder:
 # how a later run finds what a killed one left, and how the banner knows the
 # process answering on the port is ours.
@@ -65,6 +69,7 @@ def run_dev(settings: Settings) -> int:
         host, port = _web_address(os.environ)
         check_port_free(host, port)
         flower = flower_port(host, port, os.environ)
+        mail_port = mail_catcher_port(settings, os.environ, {port, flower})
     except CannotStart as reason:
         print(reason, file=sys.stderr)
         return 1
@@ -93,7 +98,9 @@ def run_dev(settings: Settings) -> int:
         settings.signing_secret()
         env.update(HOST=host, PORT=str(port), FLOWER_PORT=str(flower or ""))
         env[RUN_MARKER] = _marker(settings.var_dir)
-        return _run_processes(settings, env, port)
+        if mail_port:
+            env.update(mail_env(mail_port))
+        return _run_processes(settings, env, port, mail_port)
 
 
 # --- one run per var/ folder ---------------------------------------------------
@@ -227,6 +234,48 @@ def check_port_free(host: str, port: int) -> None:
             ) from None
 
 
+# --- the mail catcher -----------------------------------------------------------
+
+
+def mail_catcher_port(
+    settings: Settings, environ: MutableMapping[str, str], taken: set[int | None]
+) -> int | None:
+    """The port of the mail catcher to start, or None when ``SMTP_HOST`` names
+    a server to send through.
+
+    1025 when it is free, else any free port: only the run's own processes need
+    to know it. ``MAIL_CATCHER_PORT``, when set, has to be free.
+    """
+    if settings.smtp_host:
+        return None
+    if not environ.get("MAIL_CATCHER_PORT"):
+        preferred = DEFAULT_MAIL_CATCHER_PORT
+        return free_port(0 if preferred in taken else preferred)
+    port = _port_number(environ, "MAIL_CATCHER_PORT", DEFAULT_MAIL_CATCHER_PORT)
+    if port in taken or not _is_free(MAIL_CATCHER_HOST, port):
+        raise CannotStart(
+            f"MAIL_CATCHER_PORT {port} on {MAIL_CATCHER_HOST} is taken; choose "
+            f"another, e.g. MAIL_CATCHER_PORT={port + 1} make run, or unset it"
+        )
+    return port
+
+
+def mail_env(port: int) -> dict[str, str]:
+    """What the web and workers send mail with: the catcher, in plain SMTP and
+    without a login, whatever SMTP_SECURITY or SMTP_USER a ``.env`` holds."""
+    return {
+        "SMTP_HOST": MAIL_CATCHER_HOST,
+        "SMTP_PORT": str(port),
+        "SMTP_SECURITY": "none",
+        "SMTP_USER": "",
+        "SMTP_PASSWORD": "",
+    }
+
+
+def mail_folder(settings: Settings) -> Path:
+    return settings.var_dir / "mail"
+
+
 # --- embedded servers' ports and runtime folder -------------------------------
 
 
@@ -258,25 +307,26 @@ def use_runtime_dir(var_dir: Path, environ: MutableMapping[str, str]) -> None:
 # --- the Procfile's processes --------------------------------------------------
 
 
-def _run_processes(settings: Settings, env: dict[str, str], port: int) -> int:
+def _run_processes(
+    settings: Settings, env: dict[str, str], port: int, mail_port: int | None
+) -> int:
     env.setdefault("PYTHONUNBUFFERED", "1")
     bin_dir = str(Path(sys.executable).parent)
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
+    url = _local_url(env["HOST"], port)
+    background = background_env(settings, env, url)
     manager = Manager()
-    for name, command in parse_procfile(PROCFILE.read_text()).processes.items():
-        if name == "flower" and not env["FLOWER_PORT"]:
-            continue
-        manager.add_process(name, command, env=env)
+    for name, command in commands(env, mail_port, mail_folder(settings)).items():
+        manager.add_process(name, command, env=env if name == "web" else background)
     flower = env["FLOWER_PORT"]
     flower_url = _local_url(env["HOST"], int(flower)) if flower else ""
     threading.Thread(
         target=_announce_when_up,
         args=(
-            _local_url(env["HOST"], port),
+            url,
             port,
             env[RUN_MARKER],
-            settings,
-            flower_url,
+            banner(url, settings, flower_url, mail_port),
         ),
         daemon=True,
     ).start()
@@ -284,6 +334,31 @@ def _run_processes(settings: Settings, env: dict[str, str], port: int) -> int:
     manager.loop()
     # Stopped by Ctrl-C or SIGTERM (honcho's 130 and 143) is a clean stop.
     return 0 if manager.returncode in (None, 130, 143) else manager.returncode
+
+
+def commands(
+    env: MutableMapping[str, str], mail_port: int | None, folder: Path
+) -> dict[str, str]:
+    """The processes of the run: the ``Procfile``'s (Flower when it has a port)
+    and, for development only, the mail catcher."""
+    processes = dict(parse_procfile(PROCFILE.read_text()).processes)
+    if not env["FLOWER_PORT"]:
+        del processes["flower"]
+    if mail_port:
+        catcher = ["procserv", "mail-catcher", "--port", str(mail_port)]
+        catcher += ["--host", MAIL_CATCHER_HOST, "--folder", str(folder)]
+        processes["mailcatcher"] = shlex.join(catcher)
+    return processes
+
+
+def background_env(settings: Settings, env: dict[str, str], url: str) -> dict[str, str]:
+    """The environment of the processes other than the web: with the run's URL
+    as PUBLIC_URL when none is set, since the links in job mail need one and
+    only the web has requests to learn it from. The web keeps building URLs
+    from each request's Host, as documented."""
+    if settings.public_url:
+        return env
+    return {**env, "PUBLIC_URL": url}
 
 
 def _relays_follow_this_process() -> None:
@@ -324,13 +399,11 @@ def _local_url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def _announce_when_up(
-    url: str, port: int, marker: str, settings: Settings, flower_url: str
-) -> None:
+def _announce_when_up(url: str, port: int, marker: str, text: str) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if _answers(url) and served_by_run(port, marker):
-            print(banner(url, settings, flower_url), flush=True)
+            print(text, flush=True)
             return
         time.sleep(0.3)
 
@@ -382,7 +455,9 @@ def _socket_inodes(pid: int) -> set[str]:
 # --- the banner ----------------------------------------------------------------
 
 
-def banner(url: str, settings: Settings, flower_url: str = "") -> str:
+def banner(
+    url: str, settings: Settings, flower_url: str = "", mail_port: int | None = None
+) -> str:
     lines = [
         "",
         f"procserv is up at {url}  (API page: {url}/api/v1/docs)",
@@ -391,6 +466,16 @@ def banner(url: str, settings: Settings, flower_url: str = "") -> str:
     ]
     if flower_url:
         lines.append(f"  workers:  {flower_url}  (Flower)")
+    if mail_port:
+        folder = mail_folder(settings)
+        shown = folder if folder.is_absolute() else f"./{folder}"
+        lines.append(
+            f"  mail:     caught on {MAIL_CATCHER_HOST}:{mail_port}, "
+            f"each message kept in {shown}/ as an .eml file"
+        )
+    elif settings.smtp_host:
+        address = f"{settings.smtp_host}:{settings.smtp_port_or_default}"
+        lines.append(f"  mail:     sent through {address}")
     if settings.should_seed_demo:
         logins = ", ".join(
             f"{name} / {_demo_password(settings, name)}" for _, name, _, _ in DEMO_USERS

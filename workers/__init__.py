@@ -1,1 +1,1 @@
-"""Celery workers: run instances, and (later) deliver notifications and sweep."""
+"""Celery workers: run instances, deliver their notifications, sweep lost ones."""

@@ -13,6 +13,7 @@ from app.settings import Settings, get_settings
 
 RUN_INSTANCE = "procserv.run_instance"
 SWEEP = "procserv.sweep"
+DELIVER_NOTIFICATION = "procserv.deliver_notification"
 
 
 def create_celery(settings: Settings) -> Celery:

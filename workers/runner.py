@@ -1,13 +1,16 @@
-"""Run one instance: claim it, run its process, record the outcome, tell watchers.
+"""Run one instance: claim it, run its process, record the outcome, tell watchers,
+queue the notifications of a job.
 
 Every write after the claim names the claimed attempt; when the instance has
-moved on (``StaleAttempt``), this worker stops quietly and records nothing.
+moved on (``StaleAttempt``), this worker stops quietly and records nothing, so
+it queues no notification either.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -15,17 +18,26 @@ from typing import Any
 import psycopg
 import redis
 import structlog
+from celery import Celery
+from psycopg import pq
 from psycopg_pool import ConnectionPool
 
 from app import instances
 from app.db import Row, open_pool
-from app.events import publish_instance_event
+from app.events import publish_instance_event, publish_user_event, sync_client
 from app.params import typed_value
 from app.settings import Settings
 from processes.context import Context, ProcessError, Result, Upload
 from processes.registry import by_classname
+from workers import notify
 
 log = structlog.get_logger(__name__)
+
+
+_PROCESS_SLUG = """
+SELECT p.slug FROM ad_pinstance i JOIN ad_process p USING (ad_process_id)
+ WHERE i.ad_pinstance_id = %s
+"""
 
 
 @dataclass(frozen=True)
@@ -35,6 +47,13 @@ class Outcome:
     data: Mapping[str, Any] | None
 
 
+@dataclass(frozen=True)
+class Finished:
+    outcome: Outcome
+    is_job: bool
+    notifications: list[int]  # ids of the deliveries the finish made
+
+
 @lru_cache(maxsize=4)
 def _pool(url: str) -> ConnectionPool[psycopg.Connection[Row]]:
     # One pool per worker process, made on its first run, after the fork: a new
@@ -42,8 +61,19 @@ def _pool(url: str) -> ConnectionPool[psycopg.Connection[Row]]:
     return open_pool(url, max_size=2)
 
 
-def run_instance(settings: Settings, instance_id: int, worker: str) -> None:
-    with _pool(settings.database_url).connection() as conn:
+def connection(
+    settings: Settings,
+) -> AbstractContextManager[psycopg.Connection[Row]]:
+    """A connection (autocommit) from this worker process's pool."""
+    return _pool(settings.database_url).connection()
+
+
+def run_instance(
+    settings: Settings, instance_id: int, worker: str, celery: Celery | None = None
+) -> None:
+    """Run the instance if it is queued. ``celery`` sends the deliveries of a
+    finished job; without it they are left to the sweeper."""
+    with connection(settings) as conn:
         claimed = instances.claim(conn, instance_id, worker)
         if claimed is None:
             log.info("instance.not_claimed", pinstance_id=instance_id)
@@ -55,7 +85,8 @@ def run_instance(settings: Settings, instance_id: int, worker: str) -> None:
             attempt=claimed["attempt"],
             correlation_id=claimed["externaltraceid"],
         )
-        _announce(settings, instance_id, status="running")
+        slug = _slug(conn, instance_id) if claimed["isrunasjob"] else None
+        _announce(settings, claimed, "running", slug)
         bound.info("instance.started", worker=worker)
         started = time.monotonic()
         try:
@@ -67,9 +98,17 @@ def run_instance(settings: Settings, instance_id: int, worker: str) -> None:
         if finished is None:
             bound.warning("instance.lost", seconds=elapsed)
             return
-        status = "succeeded" if finished.succeeded else "failed"
+        status = "succeeded" if finished.outcome.succeeded else "failed"
         bound.info("instance.finished", status=status, seconds=elapsed)
-        _announce(settings, instance_id, status=status)
+        if finished.is_job and slug is None:  # a synchronous run that went on as a job
+            slug = _slug(conn, instance_id)
+        _announce(settings, claimed, status, slug if finished.is_job else None)
+    notify.send_deliveries(celery, settings, instance_id, finished.notifications)
+
+
+def _slug(conn: psycopg.Connection[Row], instance_id: int) -> str | None:
+    row = conn.execute(_PROCESS_SLUG, (instance_id,)).fetchone()
+    return None if row is None else str(row["slug"])
 
 
 def _run(settings: Settings, conn: psycopg.Connection[Row], claimed: Row) -> Outcome:
@@ -106,19 +145,38 @@ def _run(settings: Settings, conn: psycopg.Connection[Row], claimed: Row) -> Out
 
 def _finish(
     conn: psycopg.Connection[Row], claimed: Row, outcome: Outcome
-) -> Outcome | None:
-    """Record the outcome; data that cannot be stored fails the instance instead
-    of leaving it running. None when this attempt no longer holds it."""
+) -> Finished | None:
+    """Record the outcome, and for a job the notifications it owes, in one
+    transaction; data that cannot be stored fails the instance instead of leaving
+    it running. None when this attempt no longer holds the instance."""
+    if not claimed["isrunasjob"]:
+        # A synchronous run owes no notification (one that goes on as a job gets
+        # notification-type X), and is spared the transaction's round trips.
+        row, outcome = _record_or_fail(conn, claimed, outcome)
+        return None if row is None else Finished(outcome, bool(row["isrunasjob"]), [])
+    with conn.transaction():
+        row, outcome = _record_or_fail(conn, claimed, outcome)
+        if row is None:
+            return None
+        made = notify.prepare(conn, claimed["ad_pinstance_id"])
+    return Finished(outcome, True, made)
+
+
+def _record_or_fail(
+    conn: psycopg.Connection[Row], claimed: Row, outcome: Outcome
+) -> tuple[Row | None, Outcome]:
+    # In a transaction, a savepoint: the failure is then recorded in it.
+    in_transaction = conn.info.transaction_status != pq.TransactionStatus.IDLE
     try:
-        row = _record(conn, claimed, outcome)
+        with conn.transaction() if in_transaction else nullcontext():
+            return _record(conn, claimed, outcome), outcome
     except (TypeError, ValueError, psycopg.DataError) as error:
         outcome = Outcome(
             False,
             "The process returned data that cannot be stored: " + _describe(error),
             None,
         )
-        row = _record(conn, claimed, outcome)
-    return None if row is None else outcome
+        return _record(conn, claimed, outcome), outcome
 
 
 def _record(
@@ -193,16 +251,25 @@ def _upload(conn: psycopg.Connection[Row], row: Row) -> Upload:
     )
 
 
-@lru_cache(maxsize=4)
-def _events(url: str) -> redis.Redis:
-    # One client (and its connection pool) per worker process, made after the fork.
-    return redis.Redis.from_url(url)
-
-
-def _announce(settings: Settings, instance_id: int, **fields: Any) -> None:
+def _announce(
+    settings: Settings, claimed: Row, status: str, job_slug: str | None
+) -> None:
+    """Tell the instance's watchers, and for a job (``job_slug``) its owner's
+    event streams."""
+    instance_id = claimed["ad_pinstance_id"]
     try:
-        client = _events(settings.redis_url)
-        publish_instance_event(client, settings.event_prefix, instance_id, **fields)
+        client = sync_client(settings.redis_url)
+        publish_instance_event(
+            client, settings.event_prefix, instance_id, status=status
+        )
+        if job_slug is not None:
+            publish_user_event(
+                client,
+                settings.event_prefix,
+                claimed["ad_user_id"],
+                "job",
+                {"id": instance_id, "status": status, "process": job_slug},
+            )
     except redis.RedisError:
         # Watchers also poll the database; a missed event only delays them.
         log.warning("instance.event_not_sent", pinstance_id=instance_id, exc_info=True)

@@ -20,6 +20,10 @@ from app.http import json_response, public_base_url
 from app.serialize import job_json
 
 _IS_OPERATOR = "SELECT isoperator FROM ad_role WHERE ad_role_id = %s AND isactive"
+_NOTIFICATIONS = """
+SELECT channel, status, attempts, recipient, detail, delivered
+  FROM ad_notification WHERE ad_pinstance_id = %s ORDER BY channel
+"""
 _MAX_ID = 2**63 - 1
 
 
@@ -58,13 +62,23 @@ async def job_body(
             return job_json(row)
         logs: list[Row] = []
         outputs: list[Row] = []
-        # Only a claimed instance has a log and outputs; this spares a submit two
-        # queries.
+        notifications: list[Row] = []
+        # Only a claimed instance has a log and outputs, and only a finished one
+        # notifications; this spares a submit the queries.
         if row["attempt"] > 0:
             logs = await instances.fetch_logs(conn, instance_id)
             outputs = await instances.fetch_outputs(conn, instance_id)
-    base_url = public_base_url(request)
-    return job_json(row, full=True, logs=logs, outputs=outputs, base_url=base_url)
+        if row["finished"] is not None:
+            cursor = await conn.execute(_NOTIFICATIONS, (instance_id,))
+            notifications = await cursor.fetchall()
+    return job_json(
+        row,
+        full=True,
+        logs=logs,
+        outputs=outputs,
+        notifications=notifications,
+        base_url=public_base_url(request),
+    )
 
 
 async def _sees_everything(conn: Any, session: Session, row: Row) -> bool:

@@ -86,15 +86,24 @@ def stored_counts(db: psycopg.Connection[Row]) -> tuple[int, int]:
 
 
 def wait_for_job(
-    client: TestClient, headers: dict[str, str], job_id: int, timeout: float = 60
+    client: TestClient,
+    headers: dict[str, str],
+    job_id: int,
+    timeout: float = 60,
+    *,
+    delivered: bool = True,
 ) -> dict[str, Any]:
-    """Poll ``GET /jobs/{id}`` the way clients do, until ``processing`` is false."""
+    """Poll ``GET /jobs/{id}`` the way clients do, until ``processing`` is false
+    and (with ``delivered``) its notifications are no longer under way."""
     deadline = time.monotonic() + timeout
     while True:
         answer = client.get(f"/api/v1/processes/jobs/{job_id}", headers=headers)
         assert answer.status_code == 200, answer.text
         body: dict[str, Any] = json_body(answer)
-        if not body["processing"]:
+        delivering = delivered and any(
+            n["status"] in ("pending", "sending") for n in body.get("notifications", [])
+        )
+        if not body["processing"] and not delivering:
             return body
         assert time.monotonic() < deadline, f"job {job_id} still running: {body}"
         time.sleep(0.2)

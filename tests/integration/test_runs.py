@@ -53,6 +53,7 @@ FULL_JOB_KEYS = [
     "startedAt",
     "finishedAt",
     "outputs",
+    "notifications",
 ]
 
 
@@ -739,7 +740,9 @@ def test_a_finished_job_shows_status_summary_and_logs(
     admin: dict[str, str],
     db: psycopg.Connection[Row],
 ) -> None:
-    submitted = client.post(JOB + "test-raise", json={}, headers=admin).json()
+    submitted = client.post(
+        JOB + "test-raise", json={"notification-type": "X"}, headers=admin
+    ).json()
 
     job = wait_for_job(client, admin, submitted["id"])
 

@@ -154,7 +154,7 @@ def test_a_list_value_may_be_named_by_its_identifier() -> None:
     )
     assert coerce_one(parameter, {"DocStatus": {"identifier": "Completed"}}) == "CO"
     assert coerce_one(parameter, {"DocStatus": {"identifier": "drafted"}}) == "DR"
-    with pytest.raises(InvalidParameter, match="DocStatus.*'Completed', 'Drafted'"):
+    with pytest.raises(InvalidParameter, match=r"DocStatus.*'Completed', 'Drafted'"):
         coerce_one(parameter, {"DocStatus": {"identifier": "Voided"}})
 
 

@@ -1,0 +1,147 @@
+"""Live events of users (a new notice, a job's new status), from one Redis pattern
+subscription to every event stream the web process has open.
+
+Each open stream subscribes for its user and gets its own bounded queue; an
+event goes only to the queues of the user whose channel it came on. Events are
+hints, as in app/events.py: a stream that misses some (Redis reconnecting, a
+client too slow to keep up) loses nothing that is not also in PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+import structlog
+
+from app.events import user_channel
+
+log = structlog.get_logger(__name__)
+
+RECONNECT_SECONDS = 1.0
+# Enough for a burst of job status changes; a stream further behind is ended.
+QUEUE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class UserEvent:
+    event: str
+    data: dict[str, Any]
+
+
+class Subscription:
+    """The events of one user for one stream, in the order they were published."""
+
+    def __init__(self, user_id: int) -> None:
+        self.user_id = user_id
+        self.queue: asyncio.Queue[UserEvent] = asyncio.Queue(QUEUE_SIZE)
+        # Set when an event had to be dropped: the stream should end rather than
+        # go on with a gap its client cannot see.
+        self.overflowed = False
+
+    def offer(self, event: UserEvent) -> None:
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.overflowed = True
+
+    async def next(self, timeout: float) -> UserEvent | None:
+        """The next event, or None when ``timeout`` seconds pass first."""
+        try:
+            return await asyncio.wait_for(self.queue.get(), max(timeout, 0))
+        except TimeoutError:
+            return None
+
+
+class UserEventHub:
+    def __init__(self, client: aioredis.Redis, prefix: str) -> None:
+        self.client = client
+        self.channel_prefix = user_channel(prefix, 0).removesuffix("0")
+        self.subscribers: dict[int, set[Subscription]] = defaultdict(set)
+        self.subscribed = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self._listen_forever())
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+    async def wait_subscribed(self, timeout: float) -> bool:
+        """Whether Redis delivers events to this hub (waiting up to ``timeout``)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.subscribed.wait(), timeout)
+        return self.subscribed.is_set()
+
+    @contextlib.contextmanager
+    def subscribe(self, user_id: int) -> Iterator[Subscription]:
+        subscription = Subscription(user_id)
+        self.subscribers[user_id].add(subscription)
+        try:
+            yield subscription
+        finally:
+            listening = self.subscribers.get(user_id)
+            if listening is not None:
+                listening.discard(subscription)
+                if not listening:
+                    del self.subscribers[user_id]
+
+    async def _listen_forever(self) -> None:
+        while True:
+            try:
+                await self._listen()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("user_events.disconnected", exc_info=True)
+            self.subscribed.clear()
+            await asyncio.sleep(RECONNECT_SECONDS)
+
+    async def _listen(self) -> None:
+        async with self.client.pubsub() as pubsub:
+            await pubsub.psubscribe(self.channel_prefix + "*")
+            async for message in pubsub.listen():
+                if message.get("type") == "psubscribe":
+                    self.subscribed.set()
+                elif message.get("type") == "pmessage":
+                    self._dispatch(message["channel"], message["data"])
+
+    def _dispatch(self, channel: bytes | str, data: bytes | str) -> None:
+        user_id = self._user_of(channel)
+        if user_id is None or user_id not in self.subscribers:
+            return
+        event = _parse(data)
+        if event is None:
+            log.warning("user_events.malformed", user_id=user_id)
+            return
+        for subscription in self.subscribers[user_id]:
+            subscription.offer(event)
+
+    def _user_of(self, channel: bytes | str) -> int | None:
+        name = channel.decode() if isinstance(channel, bytes) else channel
+        suffix = name.removeprefix(self.channel_prefix)
+        if suffix == name or not suffix.isascii() or not suffix.isdigit():
+            return None
+        return int(suffix)
+
+
+def _parse(data: bytes | str) -> UserEvent | None:
+    try:
+        message = json.loads(data)
+    except ValueError:
+        return None
+    if not isinstance(message, dict):
+        return None
+    event, body = message.get("event"), message.get("data")
+    if not isinstance(event, str) or not isinstance(body, dict):
+        return None
+    return UserEvent(event, body)

@@ -1,0 +1,641 @@
+"""Deliver what a finished job owes its submitter: an e-mail, an in-app notice.
+
+Once per job and channel:
+
+- the rows (``ad_notification``, unique per instance and channel) are made in the
+  transaction that finishes the instance, so a stale worker, whose finish is
+  refused, makes none, and a job run again makes no second ones;
+- a delivery task holds a session advisory lock on its row for as long as it
+  works, so a second task for the same row (a Celery retry, the sweeper's resend)
+  stops at once; and it locks the row (``FOR UPDATE``) and does nothing when the
+  row is already final;
+- a notice, its log line and the row's ``sent`` are one transaction;
+- a mail is marked ``sending`` (committed) before the SMTP conversation and
+  ``sent`` after it. A task that finds ``sending`` knows the task before it died
+  in between (the advisory lock was free), so the mail may or may not have gone:
+  it sends it again, with the same Message-ID. That is the window SMTP leaves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from email.errors import HeaderParseError
+from email.headerregistry import Address
+from email.message import EmailMessage
+from typing import Any
+
+import psycopg
+import redis
+import structlog
+from celery import Celery
+from kombu.exceptions import OperationalError as BrokerError
+
+from app import instances, notices
+from app.db import Row
+from app.events import publish_user_event, sync_client
+from app.params import typed_value
+from app.serialize import output_path
+from app.settings import Settings
+from workers import mail
+from workers.celery_app import DELIVER_NOTIFICATION
+
+log = structlog.get_logger(__name__)
+
+FINAL = frozenset({"sent", "skipped", "failed"})
+# The first key of the advisory locks on notification rows (the second is the
+# row's id): "ntfy" in ASCII, apart from the locks other code takes.
+_LOCK_SPACE = 0x6E746679
+
+_PREPARE = """
+INSERT INTO ad_notification (ad_pinstance_id, channel)
+SELECT i.ad_pinstance_id, c.channel
+  FROM ad_pinstance i
+  JOIN (VALUES ('E'), ('N')) AS c (channel)
+    ON i.notificationtype IN (c.channel, 'B')
+ WHERE i.ad_pinstance_id = %(id)s AND i.isrunasjob
+ON CONFLICT (ad_pinstance_id, channel) DO NOTHING
+RETURNING ad_notification_id
+"""
+
+_TRY_LOCK = "SELECT pg_try_advisory_lock(%s, (%s %% 2147483648)::int) AS locked"
+_UNLOCK = "SELECT pg_advisory_unlock(%s, (%s %% 2147483648)::int)"
+
+# The instance is locked too, before the notice and the log line that refer to
+# it: deleting the instance (its rows cascade) then waits for the delivery, or
+# the delivery finds nothing, instead of the two deadlocking.
+_LOCK_ROW = """
+SELECT n.ad_notification_id, n.channel, n.status, n.attempts, n.message_id,
+       i.ad_pinstance_id, i.ad_pinstance_uu, i.ad_client_id, i.ad_org_id,
+       i.ad_user_id, i.status AS job_status, i.errormsg, i.started, i.finished,
+       coalesce(t.name, p.name) AS process_name, u.name AS user_name, u.email,
+       c.name AS client_name
+  FROM ad_notification n
+  JOIN ad_pinstance i ON i.ad_pinstance_id = n.ad_pinstance_id
+  JOIN ad_process p ON p.ad_process_id = i.ad_process_id
+  LEFT JOIN ad_process_trl t
+    ON t.ad_process_id = p.ad_process_id AND t.ad_language = i.ad_language
+  JOIN ad_user u ON u.ad_user_id = i.ad_user_id
+  JOIN ad_client c ON c.ad_client_id = i.ad_client_id
+ WHERE n.ad_notification_id = %(id)s
+   FOR UPDATE OF n FOR KEY SHARE OF i
+"""
+
+_START = """
+UPDATE ad_notification
+   SET status = 'sending', attempts = attempts + 1, recipient = %(recipient)s,
+       message_id = %(message_id)s, updated = now()
+ WHERE ad_notification_id = %(id)s
+RETURNING attempts
+"""
+
+_END = """
+UPDATE ad_notification
+   SET status = %(status)s, attempts = attempts + %(counted)s,
+       recipient = coalesce(%(recipient)s, recipient),
+       ad_note_id = coalesce(%(note_id)s, ad_note_id), detail = %(detail)s,
+       delivered = CASE WHEN %(status)s = 'sent' THEN now() END, updated = now()
+ WHERE ad_notification_id = %(id)s
+"""
+
+_OPEN_ATTEMPT = """
+INSERT INTO ad_notification_attempt (ad_notification_id, seqno)
+SELECT %(id)s, coalesce(max(seqno), 0) + 1
+  FROM ad_notification_attempt WHERE ad_notification_id = %(id)s
+RETURNING seqno
+"""
+
+_CLOSE_ATTEMPT = """
+UPDATE ad_notification_attempt
+   SET finished = now(), result = %(result)s, error = %(error)s
+ WHERE ad_notification_id = %(id)s AND seqno = %(seqno)s
+"""
+
+# The log line about a delivery, under the attempt that finished the instance.
+_LOG = """
+INSERT INTO ad_pinstance_log (ad_pinstance_id, attempt, p_msg)
+SELECT ad_pinstance_id, attempt, %(message)s
+  FROM ad_pinstance WHERE ad_pinstance_id = %(id)s
+"""
+
+# The notice, or the one already there (the statement's snapshot does not see
+# the row its own INSERT made, so at most one of the two parts answers).
+_NOTE = """
+WITH made AS (
+    INSERT INTO ad_note (ad_client_id, ad_org_id, ad_user_id, ad_pinstance_id,
+                         textmsg, reference)
+    VALUES (%(client_id)s, %(org_id)s, %(user_id)s, %(id)s, %(text)s,
+            %(reference)s)
+    ON CONFLICT (ad_pinstance_id) DO NOTHING
+    RETURNING ad_note_id)
+SELECT ad_note_id, true AS made FROM made
+UNION ALL
+SELECT ad_note_id, false FROM ad_note WHERE ad_pinstance_id = %(id)s
+"""
+
+_PARAMETERS = """
+SELECT coalesce(tt.name, pp.name, ip.parametername) AS label, pp.ad_reference_id,
+       ip.p_string, ip.p_string_to, ip.p_number, ip.p_number_to, ip.p_date,
+       ip.p_date_to, ip.info, ip.info_to
+  FROM ad_pinstance_para ip
+  JOIN ad_pinstance i ON i.ad_pinstance_id = ip.ad_pinstance_id
+  LEFT JOIN ad_process_para pp
+    ON pp.ad_process_id = i.ad_process_id AND pp.columnname = ip.parametername
+  LEFT JOIN ad_process_para_trl tt
+    ON tt.ad_process_para_id = pp.ad_process_para_id
+   AND tt.ad_language = i.ad_language
+ WHERE ip.ad_pinstance_id = %(id)s
+ ORDER BY ip.seqno
+"""
+
+# The run's own lines: not those of earlier attempts, nor those of its
+# notifications (written after it finished).
+_LOGS = """
+SELECT l.p_msg, l.p_number, count(*) OVER () AS total
+  FROM ad_pinstance_log l
+  JOIN ad_pinstance i ON i.ad_pinstance_id = l.ad_pinstance_id
+ WHERE l.ad_pinstance_id = %(id)s AND l.attempt = i.attempt
+   AND l.created <= i.finished
+ ORDER BY l.log_id
+ LIMIT %(limit)s
+"""
+
+# As instances.fetch_outputs orders them, so that each index is the one of the
+# download route and of the job's JSON.
+_OUTPUTS = """
+SELECT ad_pinstance_output_id, name, mediatype, size
+  FROM ad_pinstance_output
+ WHERE ad_pinstance_id = %(id)s AND kind <> 'upload' AND size IS NOT NULL
+ ORDER BY created, ad_pinstance_output_id
+"""
+
+_STALLED = """
+UPDATE ad_notification SET updated = now()
+ WHERE status IN ('pending', 'sending')
+   AND updated < now() - make_interval(secs => %(after)s)
+RETURNING ad_notification_id, ad_pinstance_id
+"""
+
+
+@dataclass(frozen=True)
+class Sending:
+    """A mail marked sending, to hand to the SMTP server."""
+
+    message: EmailMessage
+    seqno: int  # of its attempt
+    tries: int  # this one included
+
+
+class TryAgain(Exception):
+    """The delivery failed for now; its task should run again in ``seconds``."""
+
+    def __init__(self, seconds: float, error: Exception) -> None:
+        super().__init__(f"again in {seconds:.1f} s: {error}")
+        self.seconds = seconds
+        self.error = error
+
+
+# --- queueing -----------------------------------------------------------------
+
+
+def prepare(conn: psycopg.Connection[Row], instance_id: int) -> list[int]:
+    """Make the rows of the notifications a finished job owes (none for X, none
+    for a synchronous run); call it in the transaction that finishes the
+    instance. The ids of the rows made now."""
+    rows = conn.execute(_PREPARE, {"id": instance_id}).fetchall()
+    return [row["ad_notification_id"] for row in rows]
+
+
+def send_deliveries(
+    celery: Celery | None, settings: Settings, instance_id: int, ids: Sequence[int]
+) -> None:
+    """Queue a delivery task per row, after the commit that made the rows; one
+    that cannot be queued now is left to the sweeper."""
+    for notification_id in ids:
+        if celery is None:
+            log.info(
+                "notification.left_to_sweeper",
+                pinstance_id=instance_id,
+                notification_id=notification_id,
+            )
+            continue
+        try:
+            _queue(celery, settings, notification_id)
+        except BrokerError:
+            log.warning(
+                "notification.not_queued",
+                pinstance_id=instance_id,
+                notification_id=notification_id,
+                exc_info=True,
+            )
+
+
+def _queue(celery: Celery, settings: Settings, notification_id: int) -> None:
+    celery.send_task(
+        DELIVER_NOTIFICATION,
+        args=[notification_id],
+        queue=settings.queue(settings.default_queue),
+    )
+
+
+def resend_stalled(
+    settings: Settings, conn: psycopg.Connection[Row], celery: Celery
+) -> int:
+    """Queue again the deliveries that should have ended long ago: their task was
+    never queued (broker down), or was lost with a worker. Their retries are
+    over by then: the wait is RESEND_AFTER_SECONDS beyond the longest backoff."""
+    after = settings.resend_after_seconds + settings.notify_retry_max_seconds
+    rows = conn.execute(_STALLED, {"after": after}).fetchall()
+    for row in rows:
+        _queue(celery, settings, row["ad_notification_id"])
+        log.warning(
+            "notification.resent",
+            pinstance_id=row["ad_pinstance_id"],
+            notification_id=row["ad_notification_id"],
+        )
+    return len(rows)
+
+
+def backoff(settings: Settings, tries: int) -> float:
+    """Seconds to wait after ``tries`` failed tries: the base doubled each time,
+    at most the max, less up to half of it at random, so that mails that failed
+    together (the server was down) do not all come back at the same moment."""
+    doubled = settings.notify_retry_base_seconds * 2.0 ** min(max(tries - 1, 0), 32)
+    ceiling = min(settings.notify_retry_max_seconds, doubled)
+    return ceiling * random.uniform(0.5, 1.0)  # noqa: S311 (jitter, not a secret)
+
+
+# --- delivery -----------------------------------------------------------------
+
+
+def deliver(
+    settings: Settings, conn: psycopg.Connection[Row], notification_id: int
+) -> None:
+    """Deliver one notification, unless another task is at it or it is final.
+    Raises TryAgain after a temporary failure with tries left."""
+    locked = conn.execute(_TRY_LOCK, (_LOCK_SPACE, notification_id)).fetchone()
+    if not (locked and locked["locked"]):
+        log.info("notification.busy", notification_id=notification_id)
+        return
+    try:
+        _deliver_locked(settings, conn, notification_id)
+    finally:
+        conn.execute(_UNLOCK, (_LOCK_SPACE, notification_id))
+
+
+def _deliver_locked(
+    settings: Settings, conn: psycopg.Connection[Row], notification_id: int
+) -> None:
+    note_id: int | None = None
+    sending: Sending | None = None
+    with conn.transaction():
+        row = _claim(conn, notification_id)
+        if row is None:
+            return
+        if row["channel"] == "N":
+            note_id = _make_notice(conn, row)
+        else:
+            sending = _start_mail(settings, conn, row)
+    # After the commit, holding no row lock: the event, the SMTP conversation.
+    if note_id is not None:
+        _announce_notice(settings, conn, row, note_id)
+    if sending is not None:
+        _send_mail(settings, conn, row, sending)
+
+
+def _claim(conn: psycopg.Connection[Row], notification_id: int) -> Row | None:
+    """The row, locked; None when it is gone (with its instance) or final."""
+    row = conn.execute(_LOCK_ROW, {"id": notification_id}).fetchone()
+    if row is not None and row["status"] in FINAL:
+        _open_attempt(conn, row, result="duplicate")
+        log.info("notification.duplicate", status=row["status"], **_context(row))
+        return None
+    return row
+
+
+def _context(row: Row) -> dict[str, Any]:
+    return {
+        "pinstance_id": row["ad_pinstance_id"],
+        "notification_id": row["ad_notification_id"],
+        "channel": row["channel"],
+    }
+
+
+def _open_attempt(
+    conn: psycopg.Connection[Row],
+    row: Row,
+    result: str | None,
+    error: str | None = None,
+) -> int:
+    """Record a try: open (its result comes later) or, with ``result``, ended."""
+    made = conn.execute(_OPEN_ATTEMPT, {"id": row["ad_notification_id"]}).fetchone()
+    assert made is not None
+    seqno = int(made["seqno"])
+    if result is not None:
+        _close_attempt(conn, row, seqno, result, error)
+    return seqno
+
+
+def _close_attempt(
+    conn: psycopg.Connection[Row], row: Row, seqno: int, result: str, error: str | None
+) -> None:
+    conn.execute(
+        _CLOSE_ATTEMPT,
+        {
+            "id": row["ad_notification_id"],
+            "seqno": seqno,
+            "result": result,
+            "error": error,
+        },
+    )
+
+
+def _end(
+    conn: psycopg.Connection[Row],
+    row: Row,
+    status: str,
+    *,
+    counted: int = 0,
+    detail: str | None = None,
+    recipient: str | None = None,
+    note_id: int | None = None,
+) -> None:
+    conn.execute(
+        _END,
+        {
+            "id": row["ad_notification_id"],
+            "status": status,
+            "counted": counted,
+            "detail": detail,
+            "recipient": recipient,
+            "note_id": note_id,
+        },
+    )
+
+
+def _instance_log(conn: psycopg.Connection[Row], row: Row, message: str) -> None:
+    conn.execute(_LOG, {"id": row["ad_pinstance_id"], "message": message})
+
+
+# --- the notice ---------------------------------------------------------------
+
+
+def _make_notice(conn: psycopg.Connection[Row], row: Row) -> int | None:
+    """Make the notice, log it, mark the row sent; the new notice's id, or None
+    when there was one already."""
+    outcome = f"{row['process_name']} {mail.outcome(row['job_status'])}"
+    note = conn.execute(
+        _NOTE,
+        {
+            "client_id": row["ad_client_id"],
+            "org_id": row["ad_org_id"],
+            "user_id": row["ad_user_id"],
+            "id": row["ad_pinstance_id"],
+            "text": f"{outcome}\n{row['errormsg']}" if row["errormsg"] else outcome,
+            "reference": row["process_name"],
+        },
+    ).fetchone()
+    assert note is not None
+    note_id = int(note["ad_note_id"])
+    made = bool(note["made"])
+    if made:
+        _instance_log(conn, row, f"Created Notice {note_id}")
+    _end(
+        conn,
+        row,
+        "sent",
+        counted=int(made),
+        recipient=row["user_name"],
+        note_id=note_id,
+        detail=None if made else "The notice existed already",
+    )
+    _open_attempt(conn, row, result="sent" if made else "duplicate")
+    log.info("notification.sent", note_id=note_id, made=made, **_context(row))
+    return note_id if made else None
+
+
+def _announce_notice(
+    settings: Settings, conn: psycopg.Connection[Row], row: Row, note_id: int
+) -> None:
+    """Tell the user's open event streams; a lost event only means their client
+    finds the notice when it next lists them."""
+    notice = notices.load_notice(conn, note_id)
+    if notice is None:
+        return
+    try:
+        publish_user_event(
+            sync_client(settings.redis_url),
+            settings.event_prefix,
+            row["ad_user_id"],
+            "notice",
+            notices.notice_json(notice, public_base(settings)),
+        )
+    except redis.RedisError:
+        log.warning("notification.event_not_sent", **_context(row), exc_info=True)
+
+
+# --- the mail -----------------------------------------------------------------
+
+
+def _start_mail(
+    settings: Settings, conn: psycopg.Connection[Row], row: Row
+) -> Sending | None:
+    """Compose the mail and mark the row sending; None when no mail goes (the row
+    is then skipped, and says why)."""
+    if not settings.smtp_host:
+        # Then no job can mail: their logs need no line about it.
+        _skip_mail(conn, row, "no SMTP server is configured (SMTP_HOST)", in_log=False)
+        return None
+    recipient = _recipient(row)
+    if isinstance(recipient, str):
+        _skip_mail(conn, row, recipient, in_log=True)
+        return None
+    again = row["status"] == "sending"
+    message_id = row["message_id"] or mail.message_id(str(row["ad_pinstance_uu"]))
+    message = mail.compose(
+        settings,
+        _job_mail(settings, conn, row),
+        recipient,
+        message_id,
+        lambda output_id: _chunks(conn, output_id),
+    )
+    started = conn.execute(
+        _START,
+        {
+            "id": row["ad_notification_id"],
+            "recipient": recipient.addr_spec,
+            "message_id": message_id,
+        },
+    ).fetchone()
+    assert started is not None
+    seqno = _open_attempt(conn, row, result=None)
+    if again:
+        log.warning(
+            "notification.sending_again", message_id=message_id, **_context(row)
+        )
+    return Sending(message, seqno, int(started["attempts"]))
+
+
+def _recipient(row: Row) -> Address | str:
+    """The submitter's address, or why no mail goes to them."""
+    email = (row["email"] or "").strip()
+    if not email:
+        return f"the user {row['user_name']} has no e-mail address"
+    try:
+        return Address(display_name=row["user_name"], addr_spec=email)
+    except (ValueError, HeaderParseError):
+        return f"the e-mail address of the user {row['user_name']} is not valid"
+
+
+def _skip_mail(
+    conn: psycopg.Connection[Row], row: Row, reason: str, *, in_log: bool
+) -> None:
+    detail = reason[:1].upper() + reason[1:]
+    _end(conn, row, "skipped", counted=1, detail=detail)
+    _open_attempt(conn, row, result="skipped", error=detail)
+    if in_log:
+        _instance_log(conn, row, f"No e-mail was sent: {reason}")
+    log.info("notification.skipped", reason=reason, **_context(row))
+
+
+def _send_mail(
+    settings: Settings,
+    conn: psycopg.Connection[Row],
+    row: Row,
+    sending: Sending,
+) -> None:
+    try:
+        mail.send(settings, sending.message)
+    except mail.SEND_ERRORS as error:
+        _mail_failed(settings, conn, row, sending, error)
+        return
+    with conn.transaction():
+        _close_attempt(conn, row, sending.seqno, "sent", None)
+        _end(conn, row, "sent")
+    log.info("notification.sent", tries=sending.tries, **_context(row))
+
+
+def _mail_failed(
+    settings: Settings,
+    conn: psycopg.Connection[Row],
+    row: Row,
+    sending: Sending,
+    error: Exception,
+) -> None:
+    """Record the failed try; raise TryAgain unless it was the last one."""
+    tries = sending.tries
+    detail = mail.describe(error)
+    final = not mail.is_temporary(error) or tries > settings.notify_max_retries
+    with conn.transaction():
+        _close_attempt(conn, row, sending.seqno, "error", detail)
+        _end(conn, row, "failed" if final else "pending", detail=detail)
+        if final:
+            _instance_log(conn, row, f"The e-mail could not be sent: {detail}")
+    if final:
+        log.error("notification.failed", tries=tries, error=detail, **_context(row))
+        return
+    seconds = backoff(settings, tries)
+    log.warning(
+        "notification.retry",
+        tries=tries,
+        error=detail,
+        seconds=round(seconds, 1),
+        **_context(row),
+    )
+    raise TryAgain(seconds, error)
+
+
+def _job_mail(
+    settings: Settings, conn: psycopg.Connection[Row], row: Row
+) -> mail.JobMail:
+    instance_id = row["ad_pinstance_id"]
+    base = public_base(settings)
+    logs = conn.execute(_LOGS, {"id": instance_id, "limit": mail.LOG_LINES}).fetchall()
+    outputs = conn.execute(_OUTPUTS, {"id": instance_id}).fetchall()
+    return mail.JobMail(
+        instance_id=instance_id,
+        instance_uu=str(row["ad_pinstance_uu"]),
+        process=row["process_name"],
+        status=row["job_status"],
+        summary=row["errormsg"] or "",
+        user=row["user_name"],
+        client=row["client_name"],
+        started=row["started"],
+        finished=row["finished"],
+        job_url=f"{base}/api/v1/processes/jobs/{instance_id}",
+        parameters=_parameters(conn, instance_id),
+        logs=[_log_text(line) for line in logs],
+        log_count=int(logs[0]["total"]) if logs else 0,
+        outputs=[
+            mail.MailOutput(
+                index=index,
+                output_id=output["ad_pinstance_output_id"],
+                name=output["name"],
+                media_type=output["mediatype"],
+                size=int(output["size"]),
+                url=f"{base}/{output_path(instance_id, index)}",
+            )
+            for index, output in enumerate(outputs, start=1)
+        ],
+    )
+
+
+def _parameters(
+    conn: psycopg.Connection[Row], instance_id: int
+) -> list[tuple[str, str]]:
+    """The parameters given, each as its name and its value as text."""
+    shown = []
+    for row in conn.execute(_PARAMETERS, {"id": instance_id}).fetchall():
+        value = row["info"] or _text(
+            typed_value(
+                row["ad_reference_id"], row["p_string"], row["p_number"], row["p_date"]
+            )
+        )
+        value_to = row["info_to"] or _text(
+            typed_value(
+                row["ad_reference_id"],
+                row["p_string_to"],
+                row["p_number_to"],
+                row["p_date_to"],
+            )
+        )
+        if value or value_to:
+            shown.append(
+                (row["label"], f"{value} to {value_to}" if value_to else value)
+            )
+    return shown
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    return str(value)
+
+
+def _log_text(row: Row) -> str:
+    if row["p_msg"]:
+        return str(row["p_msg"])
+    return _text(row["p_number"])
+
+
+def _chunks(conn: psycopg.Connection[Row], output_id: int) -> Iterator[bytes]:
+    index = 0
+    while piece := instances.read_chunk(conn, output_id, index):
+        yield piece
+        index += 1
+
+
+def public_base(settings: Settings) -> str:
+    """The root of the links a worker hands out (mails, notice events)."""
+    return (settings.public_url or mail.DEFAULT_PUBLIC_URL).rstrip("/")
