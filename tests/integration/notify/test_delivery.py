@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -17,9 +16,7 @@ from starlette.testclient import TestClient
 
 from app.db import Row
 from app.events import user_channel
-from app.main import create_app
 from app.settings import Settings
-from tests.integration.conftest import login
 from tests.integration.helpers import (
     ADMIN_USER,
     instance,
@@ -31,8 +28,6 @@ from tests.integration.helpers import (
 from tests.support.smtp import (
     SmtpServer,
     attempts,
-    delivery_worker,
-    mail_settings,
     notifications,
     wait_for_deliveries,
 )
@@ -52,32 +47,6 @@ SELECT 11, 11, ad_process_id, 101, 102, %(job)s, true, %(type)s, %(queue)s, '-',
   FROM ad_process WHERE slug = %(slug)s
 RETURNING ad_pinstance_id
 """
-
-
-@pytest.fixture(scope="module")
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def mail(settings: Settings, smtp: SmtpServer) -> Iterator[Settings]:
-    ours = mail_settings(settings, smtp)
-    with delivery_worker(ours):
-        yield ours
-
-
-@pytest.fixture(scope="module")
-def api(mail: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(mail)) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def admin(api: TestClient) -> dict[str, str]:
-    return {"Authorization": "Bearer " + login(api, "GardenAdmin")}
 
 
 def _submit(api: TestClient, headers: dict[str, str], kind: str) -> int:

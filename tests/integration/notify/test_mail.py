@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import smtplib
-from collections.abc import Iterator
 from email.message import EmailMessage
 from typing import Any
 
@@ -15,9 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from app.db import Row, connect
-from app.main import create_app
 from app.settings import Settings
-from tests.integration.conftest import login
 from tests.integration.helpers import (
     account,
     create_role,
@@ -31,8 +28,6 @@ from tests.support.smtp import (
     REFUSED,
     SmtpServer,
     attempts,
-    delivery_worker,
-    mail_settings,
     notifications,
     wait_for_deliveries,
 )
@@ -40,33 +35,6 @@ from workers import notify
 from workers.mail import is_temporary
 
 JOB = "/api/v1/processes/jobs/"
-
-
-@pytest.fixture(scope="module")
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def mail(settings: Settings, smtp: SmtpServer) -> Iterator[Settings]:
-    """Settings whose worker mails through the test server."""
-    ours = mail_settings(settings, smtp)
-    with delivery_worker(ours):
-        yield ours
-
-
-@pytest.fixture(scope="module")
-def api(mail: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(mail)) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def admin(api: TestClient) -> dict[str, str]:
-    return {"Authorization": "Bearer " + login(api, "GardenAdmin")}
 
 
 def _submit(
