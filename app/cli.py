@@ -4,12 +4,20 @@ locally for development."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from app.settings import get_settings
+
+
+class WorkerPool(StrEnum):
+    PREFORK = "prefork"
+    THREADS = "threads"
+    SOLO = "solo"
+
 
 cli = typer.Typer(help="procserv: a process server behind iDempiere's Processes API.")
 
@@ -101,6 +109,28 @@ def demo_data(
     )
 
 
+@cli.command("resend-notifications")
+def resend_notifications(
+    jobs: Annotated[
+        list[int] | None, typer.Argument(help="job ids; all failed ones if none")
+    ] = None,
+) -> None:
+    """Send failed notifications again (after fixing SMTP settings, say): the
+    sweeper queues them within SWEEP_EVERY_SECONDS, to a running worker."""
+    from app.db import connect  # noqa: PLC0415
+    from app.logs import configure_logging  # noqa: PLC0415
+    from workers.notify import resend  # noqa: PLC0415
+
+    configure_logging(get_settings())
+    with connect(_database_url(), autocommit=True) as conn:
+        rows = resend(conn, jobs)
+    of_jobs = len({row["ad_pinstance_id"] for row in rows})
+    typer.echo(
+        f"{len(rows)} failed notification(s) of {of_jobs} job(s) made pending; "
+        "the sweeper queues them for the notify workers"
+    )
+
+
 @cli.command()
 def web(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve the API with uvicorn."""
@@ -113,21 +143,31 @@ def web(host: str = "127.0.0.1", port: int = 8000) -> None:
 
 @cli.command()
 def worker(
-    queue: str = typer.Argument(help="interactive, default, or another process queue"),
+    queues: Annotated[
+        list[str],
+        typer.Argument(help="interactive, default, notify, or a process's queue"),
+    ],
     concurrency: int = 2,
-    name: str = typer.Option("", help="node name before @host; the queue by default"),
+    pool: Annotated[
+        WorkerPool, typer.Option(help="threads suit notify, which waits on SMTP")
+    ] = WorkerPool.PREFORK,
+    name: str = typer.Option("", help="node name before @host; the first queue's"),
 ) -> None:
-    """Run a Celery worker for one queue (named by settings, with their prefix)."""
+    """Run a Celery worker for these queues (named by settings, with their prefix)."""
     from workers.celery_app import app  # noqa: PLC0415
 
     settings = get_settings()
+    # Read by the tasks that size their process's database pool by it.
+    app.conf.worker_concurrency = concurrency
     app.worker_main(
         [
             "worker",
             "--queues",
-            settings.queue(queue),
+            ",".join(settings.queue(queue) for queue in queues),
             "--hostname",
-            f"{name or queue}@%h",
+            f"{name or queues[0]}@%h",
+            "--pool",
+            pool.value,
             "--concurrency",
             str(concurrency),
             "--loglevel",

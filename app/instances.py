@@ -1,5 +1,6 @@
 """Every SQL statement about instances (AD_PInstance and its parameters, log and
-outputs), for the API (async) and the workers (sync) alike.
+outputs, and the deliveries a job shows), for the API (async) and the workers
+(sync) alike.
 
 State changes are guarded: a worker claims a queued instance by raising its
 attempt counter, and every later write names that attempt, so a worker that was
@@ -105,6 +106,21 @@ SELECT ad_pinstance_output_id, seqno, kind, name, mediatype, size, sha256
  ORDER BY created, ad_pinstance_output_id
 """
 
+_SELECT_NOTIFICATIONS = """
+SELECT ad_notification_id, channel, status, attempts, recipient, detail, delivered
+  FROM ad_notification
+ WHERE ad_pinstance_id = %(id)s
+ ORDER BY channel
+"""
+
+_SELECT_DELIVERY_TRIES = """
+SELECT a.ad_notification_id, a.seqno, a.started, a.finished, a.result, a.error
+  FROM ad_notification_attempt a
+  JOIN ad_notification n USING (ad_notification_id)
+ WHERE n.ad_pinstance_id = %(id)s
+ ORDER BY a.ad_notification_id, a.seqno
+"""
+
 _SELECT_CHUNKS = """
 SELECT seqno, data FROM ad_pinstance_output_chunk
  WHERE ad_pinstance_output_id = %(id)s AND seqno > %(after)s
@@ -119,6 +135,11 @@ UPDATE ad_pinstance
  WHERE ad_pinstance_id = %(id)s AND status IN ('queued', 'running')
 RETURNING ad_pinstance_id
 """
+
+
+# A parameter's display texts follow its value (in the caller's language), so two
+# requests with the same values are the same request whatever they show.
+_DISPLAY_KEYS = ("info", "info_to")
 
 
 @dataclass(frozen=True)
@@ -148,7 +169,7 @@ class NewInstance:
         an uploaded file counts by its content, not only its name."""
         canonical = repr(
             [
-                sorted((k, str(v)) for k, v in p.items() if k != "info")
+                sorted((k, str(v)) for k, v in p.items() if k not in _DISPLAY_KEYS)
                 for p in self.parameters
             ]
             + [(seqno, upload.sha256) for seqno, upload in self.uploads]
@@ -268,6 +289,26 @@ async def fetch_outputs(
     conn: psycopg.AsyncConnection[Row], instance_id: int
 ) -> list[Row]:
     return await (await conn.execute(_SELECT_OUTPUTS, {"id": instance_id})).fetchall()
+
+
+async def fetch_notifications(
+    conn: psycopg.AsyncConnection[Row], instance_id: int
+) -> list[Row]:
+    """The job's deliveries, one per channel."""
+    cursor = await conn.execute(_SELECT_NOTIFICATIONS, {"id": instance_id})
+    return await cursor.fetchall()
+
+
+async def fetch_delivery_tries(
+    conn: psycopg.AsyncConnection[Row], instance_id: int
+) -> dict[int, list[Row]]:
+    """Every try of every delivery of the job, in one query: by notification id,
+    each list in seqno order."""
+    cursor = await conn.execute(_SELECT_DELIVERY_TRIES, {"id": instance_id})
+    tries: dict[int, list[Row]] = {}
+    for row in await cursor.fetchall():
+        tries.setdefault(row["ad_notification_id"], []).append(row)
+    return tries
 
 
 async def read_output(

@@ -16,6 +16,7 @@ import os
 import signal
 import tempfile
 import uuid
+from collections.abc import Iterable, Iterator
 from contextlib import suppress
 from datetime import UTC, datetime
 from email import policy
@@ -31,6 +32,9 @@ SERVER_NAME = "procserv-mail-catcher"
 # Above any sensible MAIL_ATTACH_LIMIT plus base64's third; the whole message is
 # held in memory while it arrives.
 MAX_MESSAGE_BYTES = 100 * 1024 * 1024
+# Names tried for one message before it is refused (451): a folder where that
+# many are taken in one second is not being written by catchers alone.
+NAME_TRIES = 1000
 
 log = structlog.get_logger(__name__)
 
@@ -40,7 +44,9 @@ class MailFolder:
 
     The name is ``YYYYmmdd-HHMMSS-<seq>-<id>.eml`` (UTC, then the message's
     number since the catcher started); ``<id>`` is derived from the message's
-    ``Message-ID``, so a message sent twice shows as two files ending alike.
+    ``Message-ID``, so a message sent twice shows as two files ending alike. A
+    name some file already has (another catcher writes into the folder too, or
+    one ran before in the same second) is passed over for the next number.
     """
 
     def __init__(self, folder: Path) -> None:
@@ -64,12 +70,12 @@ class MailFolder:
 
     def keep(self, mail_from: str, rcpt_tos: list[str], content: bytes) -> Path:
         headers = BytesHeaderParser(policy=policy.default).parsebytes(content)
-        path = self.folder / self._file_name(str(headers.get("Message-ID", "")))
+        names = self._file_names(str(headers.get("Message-ID", "")))
         # The envelope says who it was really for (Bcc recipients included).
         envelope = f"Return-Path: <{mail_from}>\r\n"
         envelope += f"X-Envelope-To: {', '.join(rcpt_tos)}\r\n"
         self.folder.mkdir(parents=True, exist_ok=True)
-        write_atomically(path, envelope.encode() + content)
+        path = write_new(self.folder, names, envelope.encode() + content)
         log.info(
             "mail.caught",
             mail_from=mail_from,
@@ -79,29 +85,36 @@ class MailFolder:
         )
         return path
 
-    def _file_name(self, message_id: str) -> str:
+    def _file_names(self, message_id: str) -> Iterator[str]:
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         if message_id.strip():
             short = hashlib.sha256(message_id.strip().encode()).hexdigest()[:8]
         else:
             short = uuid.uuid4().hex[:8]
-        return f"{stamp}-{next(self._numbers):06d}-{short}.eml"
+        for number in itertools.islice(self._numbers, NAME_TRIES):
+            yield f"{stamp}-{number:06d}-{short}.eml"
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``path`` whole or not at all: a reader never sees half a message.
+def write_new(folder: Path, names: Iterable[str], data: bytes) -> Path:
+    """Write ``data`` whole as the first of ``names`` that no file has yet.
 
-    The temporary file is hidden and not ``*.eml``, so globbing skips it.
+    The bytes go to a hidden temporary file (not ``*.eml``, so globbing skips
+    it), which then gets its name by a hard link: a reader never sees half a
+    message, and unlike a rename a link fails rather than replace a file that
+    another writer gave that name in the meantime.
     """
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(data)
-        os.replace(temporary, path)
-    except BaseException:
+        for name in names:
+            with suppress(FileExistsError):
+                os.link(temporary, folder / name)
+                return folder / name
+    finally:
         with suppress(FileNotFoundError):
             os.unlink(temporary)
-        raise
+    raise FileExistsError(f"no free file name in {folder}")
 
 
 async def open_catcher(

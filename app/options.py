@@ -109,8 +109,10 @@ def _print_format(raw: Any) -> str | None:
 
 
 def _notification(raw: Any) -> str:
-    if raw is None or raw == "":
+    # Only absent or null means the default: "" or " E " is a client's mistake
+    # (decision D4), unlike the empty text other keys take as "not given".
+    if raw is None:
         return "B"
-    if isinstance(raw, str) and raw.strip().upper() in NOTIFICATION_TYPES:
-        return raw.strip().upper()
+    if isinstance(raw, str) and raw.upper() in NOTIFICATION_TYPES:
+        return raw.upper()
     raise _invalid("notification-type", raw, "expected E, N, B or X")

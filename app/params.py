@@ -109,20 +109,25 @@ class SessionValues:
 class Coerced:
     """A request's parameters, typed. Lookup values are keys or ``LookupRef``s
     (a multiple selection: a tuple of them) until the caller has resolved them
-    against the database; ``rows`` are what is stored."""
+    against the database, and ``info``/``info_to`` hold the display texts of the
+    records they name once the caller has read them; ``rows`` are what is stored."""
 
     specs: Sequence[ParameterSpec]
     values: dict[str, Any] = field(default_factory=dict)
     values_to: dict[str, Any] = field(default_factory=dict)
+    info: dict[str, str] = field(default_factory=dict)
+    info_to: dict[str, str] = field(default_factory=dict)
 
     @property
     def rows(self) -> list[dict[str, Any]]:
-        return [
-            _storage_row(
-                s, self.values.get(s.column_name), self.values_to.get(s.column_name)
-            )
-            for s in self.specs
-        ]
+        return [self._row(spec) for spec in self.specs]
+
+    def _row(self, spec: ParameterSpec) -> dict[str, Any]:
+        name = spec.column_name
+        row = _storage_row(spec, self.values.get(name), self.values_to.get(name))
+        row["info"] = self.info.get(name, row["info"])
+        row["info_to"] = self.info_to.get(name, row["info_to"])
+        return row
 
 
 def coerce_parameters(
@@ -461,8 +466,8 @@ def _storage_row(spec: ParameterSpec, value: Any, value_to: Any) -> dict[str, An
         "p_number_to": None,
         "p_date": None,
         "p_date_to": None,
-        "info": _info(spec, value),
-        "info_to": None,
+        "info": _list_names(spec, value),
+        "info_to": _list_names(spec, value_to),
     }
     for suffix, each in (("", value), ("_to", value_to)):
         if each is not None:
@@ -471,7 +476,7 @@ def _storage_row(spec: ParameterSpec, value: Any, value_to: Any) -> dict[str, An
     return row
 
 
-def _info(spec: ParameterSpec, value: Any) -> str | None:
+def _list_names(spec: ParameterSpec, value: Any) -> str | None:
     """The names of chosen list values, as iDempiere's Info column shows them."""
     chosen = value if isinstance(value, tuple) else (value,)
     names = [

@@ -167,10 +167,12 @@ def job_json(
     logs: Iterable[Row] = (),
     outputs: Iterable[Row] = (),
     notifications: Iterable[Row] = (),
+    tries: Mapping[int, Iterable[Row]] | None = None,
     base_url: str = "",
 ) -> dict[str, Any]:
     """A job as the job routes show it (§5.3); ``full`` adds decision D8's keys,
-    and the job's e-mail and notice deliveries, for its owner and operators."""
+    and the job's e-mail and notice deliveries, for its owner and operators.
+    ``tries`` holds each delivery's tries, by notification id."""
     body: dict[str, Any] = {
         "id": row["ad_pinstance_id"],
         "client": row["client_name"],
@@ -182,6 +184,7 @@ def job_json(
     if not full:
         return body
     finished = row["status"] not in ("queued", "running")
+    tried = tries or {}
     body.update(
         {
             "status": row["status"],
@@ -198,15 +201,19 @@ def job_json(
                 output_json(row["ad_pinstance_id"], index, output, base_url)
                 for index, output in enumerate(outputs, start=1)
             ],
-            "notifications": [notification_json(n) for n in notifications],
+            "notifications": [
+                notification_json(n, tried.get(n["ad_notification_id"], ()))
+                for n in notifications
+            ],
         }
     )
     return body
 
 
-def notification_json(row: Row) -> dict[str, Any]:
+def notification_json(row: Row, tries: Iterable[Row] = ()) -> dict[str, Any]:
     """One channel's delivery (E e-mail, N notice): ``attempts`` counts the tries
-    that did something; ``detail`` says why it was skipped or the last error."""
+    that did something; ``detail`` says why it was skipped or the last error;
+    ``tries`` lists every try, those that found nothing to do included."""
     return {
         "channel": row["channel"],
         "status": row["status"],
@@ -214,6 +221,19 @@ def notification_json(row: Row) -> dict[str, Any]:
         "recipient": row["recipient"],
         "detail": row["detail"],
         "delivered": iso(row["delivered"]),
+        "tries": [delivery_try_json(t) for t in tries],
+    }
+
+
+def delivery_try_json(row: Row) -> dict[str, Any]:
+    """One try of a delivery; ``finished`` and ``result`` stay null while it is
+    under way, and for good when its worker stopped in the middle of it."""
+    return {
+        "seqno": row["seqno"],
+        "started": iso(row["started"]),
+        "finished": iso(row["finished"]),
+        "result": row["result"],
+        "error": row["error"],
     }
 
 

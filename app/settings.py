@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import secrets
+from email.utils import getaddresses
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # RFC 7518 §3.2: an HS512 key should be as long as the hash (512 bits).
@@ -55,6 +56,9 @@ class Settings(BaseSettings):
     queue_prefix: str = ""
     interactive_queue: str = "interactive"
     default_queue: str = "default"
+    # Deliveries of notifications: apart from jobs, so that a slow or hung SMTP
+    # server holds no worker a job is waiting for.
+    notify_queue: str = "notify"
     # Redis keys of live events (instance finished, progress) share this prefix.
     event_prefix: str = "procserv"
 
@@ -100,16 +104,37 @@ class Settings(BaseSettings):
     # Outputs are attached while their total stays within this; the rest are links.
     mail_attach_limit: int = Field(default=10 * 1024 * 1024, ge=0)
     # A delivery that fails with a temporary error is tried again after about
-    # base * 2**tries seconds (at most the max, with jitter), this many times.
+    # base * 2**tries seconds (at most the max, with jitter), this many times;
+    # after that the sweeper sends it again every RESEND_AFTER_SECONDS + the max,
+    # until it is NOTIFY_GIVE_UP_SECONDS old (5 days, as mail servers keep a
+    # message in their queue) and fails for good.
     notify_max_retries: int = Field(default=8, ge=0)
     notify_retry_base_seconds: float = Field(default=30.0, gt=0)
     notify_retry_max_seconds: float = Field(default=900.0, gt=0)
+    notify_give_up_seconds: float = Field(default=5 * 24 * 3600.0, gt=0)
 
     seed_demo: bool | None = None
     demo_passwords: dict[str, str] = {}
 
     log_json: bool | None = None
     log_level: str = "INFO"
+
+    @field_validator("mail_from")
+    @classmethod
+    def _one_address(cls, value: str) -> str:
+        """A From that no mail could carry would fail every delivery."""
+        addresses = getaddresses([value])
+        if (
+            "\r" in value
+            or "\n" in value
+            or len(addresses) != 1
+            or "@" not in addresses[0][1]
+        ):
+            raise ValueError(
+                f"MAIL_FROM must be one address, e.g. 'procserv <jobs@example.com>',"
+                f" not {value!r}"
+            )
+        return value
 
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Settings:

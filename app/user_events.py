@@ -21,10 +21,10 @@ import redis.asyncio as aioredis
 import structlog
 
 from app.events import user_channel
+from app.listener import PatternListener
 
 log = structlog.get_logger(__name__)
 
-RECONNECT_SECONDS = 1.0
 # Enough for a burst of job status changes; a stream further behind is ended.
 QUEUE_SIZE = 100
 
@@ -59,28 +59,13 @@ class Subscription:
             return None
 
 
-class UserEventHub:
+class UserEventHub(PatternListener):
+    disconnected = "user_events.disconnected"
+
     def __init__(self, client: aioredis.Redis, prefix: str) -> None:
-        self.client = client
         self.channel_prefix = user_channel(prefix, 0).removesuffix("0")
+        super().__init__(client, self.channel_prefix + "*")
         self.subscribers: dict[int, set[Subscription]] = defaultdict(set)
-        self.subscribed = asyncio.Event()
-        self.task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self.task = asyncio.create_task(self._listen_forever())
-
-    async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
-
-    async def wait_subscribed(self, timeout: float) -> bool:
-        """Whether Redis delivers events to this hub (waiting up to ``timeout``)."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.subscribed.wait(), timeout)
-        return self.subscribed.is_set()
 
     @contextlib.contextmanager
     def subscribe(self, user_id: int) -> Iterator[Subscription]:
@@ -94,26 +79,6 @@ class UserEventHub:
                 listening.discard(subscription)
                 if not listening:
                     del self.subscribers[user_id]
-
-    async def _listen_forever(self) -> None:
-        while True:
-            try:
-                await self._listen()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.warning("user_events.disconnected", exc_info=True)
-            self.subscribed.clear()
-            await asyncio.sleep(RECONNECT_SECONDS)
-
-    async def _listen(self) -> None:
-        async with self.client.pubsub() as pubsub:
-            await pubsub.psubscribe(self.channel_prefix + "*")
-            async for message in pubsub.listen():
-                if message.get("type") == "psubscribe":
-                    self.subscribed.set()
-                elif message.get("type") == "pmessage":
-                    self._dispatch(message["channel"], message["data"])
 
     def _dispatch(self, channel: bytes | str, data: bytes | str) -> None:
         user_id = self._user_of(channel)

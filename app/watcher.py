@@ -14,31 +14,20 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
-import structlog
 
 from app.events import instance_channel
-
-log = structlog.get_logger(__name__)
+from app.listener import PatternListener
 
 FINAL = frozenset({"succeeded", "failed", "cancelled", "timed_out"})
 POLL_SECONDS = 1.0
 
 
-class InstanceWatcher:
+class InstanceWatcher(PatternListener):
+    disconnected = "watcher.disconnected"
+
     def __init__(self, client: aioredis.Redis, prefix: str) -> None:
-        self.client = client
-        self.pattern = instance_channel(prefix, 0).removesuffix("0") + "*"
+        super().__init__(client, instance_channel(prefix, 0).removesuffix("0") + "*")
         self.waiters: dict[int, set[asyncio.Future[None]]] = defaultdict(set)
-        self.task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self.task = asyncio.create_task(self._listen_forever())
-
-    async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
 
     async def wait_finished(
         self,
@@ -70,24 +59,7 @@ class InstanceWatcher:
             if not waiting:
                 del self.waiters[instance_id]
 
-    async def _listen_forever(self) -> None:
-        while True:
-            try:
-                await self._listen()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.warning("watcher.disconnected", exc_info=True)
-                await asyncio.sleep(POLL_SECONDS)
-
-    async def _listen(self) -> None:
-        async with self.client.pubsub() as pubsub:
-            await pubsub.psubscribe(self.pattern)
-            async for message in pubsub.listen():
-                if message.get("type") == "pmessage":
-                    self._dispatch(message["data"])
-
-    def _dispatch(self, data: bytes | str) -> None:
+    def _dispatch(self, channel: bytes | str, data: bytes | str) -> None:
         try:
             event = json.loads(data)
             instance_id = int(event["id"])

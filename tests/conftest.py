@@ -123,17 +123,20 @@ def service_env(settings: Settings) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def workers(settings: Settings) -> Iterator[list[str]]:
-    """Real Celery workers, one per queue, as ``make run`` starts them."""
+    """Real Celery workers, as ``make run`` starts them, except that the
+    default queue's also delivers the notifications (one process fewer)."""
     tag = settings.queue_prefix.strip(".")
     names = [f"interactive-{tag}", f"default-{tag}"]
     procserv = str(Path(sys.executable).parent / "procserv")
     children = [
         subprocess.Popen(
-            [procserv, "worker", queue, "--concurrency", "2", "--name", name],
+            [procserv, "worker", *queues, "--concurrency", "2", "--name", name],
             env=service_env(settings),
             cwd=ROOT,
         )
-        for queue, name in zip(("interactive", "default"), names, strict=True)
+        for queues, name in zip(
+            (["interactive"], ["default", "notify"]), names, strict=True
+        )
     ]
     try:
         _wait_for_workers(settings, names)

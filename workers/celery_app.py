@@ -29,6 +29,10 @@ def create_celery(settings: Settings) -> Celery:
         broker_transport_options=transport,
         broker_connection_retry_on_startup=True,
         task_default_queue=settings.queue(settings.default_queue),
+        # Retries included: a delivery never waits behind jobs, nor jobs behind it.
+        task_routes={
+            DELIVER_NOTIFICATION: {"queue": settings.queue(settings.notify_queue)}
+        },
         task_ignore_result=True,
         task_serializer="json",
         accept_content=["json"],

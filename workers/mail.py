@@ -93,7 +93,14 @@ def message_id(instance_uu: str) -> str:
 
 
 def subject(job: JobMail) -> str:
-    return f"{job.process} {job.outcome} (job {job.instance_id})"
+    return one_line(f"{job.process} {job.outcome} (job {job.instance_id})")
+
+
+def one_line(text: str) -> str:
+    """Text fit for a header: a name may hold line breaks (a translation file
+    can bring them), which a header must not; runs of white space become one
+    space."""
+    return " ".join(text.split())
 
 
 def compose(
@@ -132,7 +139,7 @@ def compose(
             b"".join(read(output.output_id)),
             maintype=maintype,
             subtype=subtype or "octet-stream",
-            filename=output.name,
+            filename=one_line(output.name) or "output",
         )
     return message
 

@@ -14,6 +14,12 @@ Once per job and channel:
   ``sent`` after it. A task that finds ``sending`` knows the task before it died
   in between (the advisory lock was free), so the mail may or may not have gone:
   it sends it again, with the same Message-ID. That is the window SMTP leaves.
+
+Never lost: a temporary failure (connection, timeout, 4xx) is tried again, by the
+task's retries with backoff, then by the sweeper, until the delivery is
+NOTIFY_GIVE_UP_SECONDS old; a mail that cannot be made (a bug, or data no mail
+can carry) fails at once and says why, instead of being tried for ever; an
+operator can send failed ones again (``resend``).
 """
 
 from __future__ import annotations
@@ -69,6 +75,7 @@ _UNLOCK = "SELECT pg_advisory_unlock(%s, (%s %% 2147483648)::int)"
 # the delivery finds nothing, instead of the two deadlocking.
 _LOCK_ROW = """
 SELECT n.ad_notification_id, n.channel, n.status, n.attempts, n.message_id,
+       now() - coalesce(n.resent, n.created) AS age,
        i.ad_pinstance_id, i.ad_pinstance_uu, i.ad_client_id, i.ad_org_id,
        i.ad_user_id, i.status AS job_status, i.errormsg, i.started, i.finished,
        coalesce(t.name, p.name) AS process_name, u.name AS user_name, u.email,
@@ -172,10 +179,33 @@ SELECT ad_pinstance_output_id, name, mediatype, size
  ORDER BY created, ad_pinstance_output_id
 """
 
+# Left alone this long, a delivery is not being worked on: its task was never
+# queued, was lost with a worker, or spent its retries. Past the give-up age it
+# fails (with a log line for the job); otherwise it is queued again.
 _STALLED = """
-UPDATE ad_notification SET updated = now()
+UPDATE ad_notification
+   SET updated = now(),
+       status = CASE WHEN coalesce(resent, created)
+                          < now() - make_interval(secs => %(give_up)s)
+                     THEN 'failed' ELSE status END,
+       detail = CASE WHEN coalesce(resent, created)
+                          < now() - make_interval(secs => %(give_up)s)
+                     THEN %(given_up)s || coalesce(': ' || detail, '')
+                     ELSE detail END
  WHERE status IN ('pending', 'sending')
    AND updated < now() - make_interval(secs => %(after)s)
+RETURNING ad_notification_id, ad_pinstance_id, status, detail
+"""
+
+# An operator's resend: failed deliveries (of these jobs) pending again, with a
+# new give-up clock; their tries and attempts stay as they were. Dated back, so
+# that the sweeper's next round queues them.
+_RESEND = """
+UPDATE ad_notification
+   SET status = 'pending', resent = now(), updated = 'epoch',
+       detail = 'Sent again by an operator after: ' || coalesce(detail, 'failed')
+ WHERE status = 'failed'
+   AND (%(jobs)s::bigint[] IS NULL OR ad_pinstance_id = ANY(%(jobs)s::bigint[]))
 RETURNING ad_notification_id, ad_pinstance_id
 """
 
@@ -237,7 +267,7 @@ def _queue(celery: Celery, settings: Settings, notification_id: int) -> None:
     celery.send_task(
         DELIVER_NOTIFICATION,
         args=[notification_id],
-        queue=settings.queue(settings.default_queue),
+        queue=settings.queue(settings.notify_queue),
     )
 
 
@@ -245,18 +275,76 @@ def resend_stalled(
     settings: Settings, conn: psycopg.Connection[Row], celery: Celery
 ) -> int:
     """Queue again the deliveries that should have ended long ago: their task was
-    never queued (broker down), or was lost with a worker. Their retries are
-    over by then: the wait is RESEND_AFTER_SECONDS beyond the longest backoff."""
+    never queued (broker down), was lost with a worker, or spent its retries on
+    a server that is still down. Their own retries are over by then: the wait
+    is RESEND_AFTER_SECONDS beyond the longest backoff. Those past the give-up
+    age fail instead. How many were queued again."""
     after = settings.resend_after_seconds + settings.notify_retry_max_seconds
-    rows = conn.execute(_STALLED, {"after": after}).fetchall()
+    with conn.transaction():
+        rows = conn.execute(
+            _STALLED,
+            {
+                "after": after,
+                "give_up": settings.notify_give_up_seconds,
+                "given_up": _given_up(settings),
+            },
+        ).fetchall()
+        for row in rows:
+            if row["status"] == "failed":
+                conn.execute(
+                    _LOG,
+                    {"id": row["ad_pinstance_id"], "message": _log_line(row["detail"])},
+                )
+    queued = 0
     for row in rows:
+        context = {
+            "pinstance_id": row["ad_pinstance_id"],
+            "notification_id": row["ad_notification_id"],
+        }
+        if row["status"] == "failed":
+            log.error("notification.given_up", detail=row["detail"], **context)
+            continue
         _queue(celery, settings, row["ad_notification_id"])
+        queued += 1
+        log.warning("notification.resent", **context)
+    return queued
+
+
+def resend(
+    conn: psycopg.Connection[Row], job_ids: Sequence[int] | None = None
+) -> list[Row]:
+    """Make failed deliveries (of these jobs, else all) pending again, for the
+    sweeper's next round to send: after a misconfigured SMTP login, say, or an
+    outage longer than the give-up age. A mail goes with the Message-ID it had.
+    The rows made pending (their ids and jobs)."""
+    with conn.transaction():
+        rows = conn.execute(
+            _RESEND, {"jobs": list(job_ids) if job_ids else None}
+        ).fetchall()
+    for row in rows:
         log.warning(
-            "notification.resent",
+            "notification.resent_by_operator",
             pinstance_id=row["ad_pinstance_id"],
             notification_id=row["ad_notification_id"],
         )
-    return len(rows)
+    return rows
+
+
+def _given_up(settings: Settings) -> str:
+    return f"Given up after {_span(settings.notify_give_up_seconds)} of tries"
+
+
+def _span(seconds: float) -> str:
+    if seconds >= 2 * 86400:
+        return f"{seconds / 86400:g} days"
+    if seconds >= 2 * 3600:
+        return f"{seconds / 3600:g} hours"
+    return f"{seconds:g} seconds"
+
+
+def _log_line(detail: str) -> str:
+    """The job's log line about a mail that will not be sent."""
+    return f"The e-mail could not be sent: {detail}"
 
 
 def backoff(settings: Settings, tries: int) -> float:
@@ -455,13 +543,19 @@ def _start_mail(
         return None
     again = row["status"] == "sending"
     message_id = row["message_id"] or mail.message_id(str(row["ad_pinstance_uu"]))
-    message = mail.compose(
-        settings,
-        _job_mail(settings, conn, row),
-        recipient,
-        message_id,
-        lambda output_id: _chunks(conn, output_id),
-    )
+    try:
+        message = mail.compose(
+            settings,
+            _job_mail(settings, conn, row),
+            recipient,
+            message_id,
+            lambda output_id: _chunks(conn, output_id),
+        )
+    except psycopg.Error:
+        raise  # the transaction is lost: nothing can be recorded in it
+    except Exception as error:  # any fault in making it is final
+        _not_composed(conn, row, error)
+        return None
     started = conn.execute(
         _START,
         {
@@ -485,9 +579,19 @@ def _recipient(row: Row) -> Address | str:
     if not email:
         return f"the user {row['user_name']} has no e-mail address"
     try:
-        return Address(display_name=row["user_name"], addr_spec=email)
+        return Address(display_name=mail.one_line(row["user_name"]), addr_spec=email)
     except (ValueError, HeaderParseError):
         return f"the e-mail address of the user {row['user_name']} is not valid"
+
+
+def _not_composed(conn: psycopg.Connection[Row], row: Row, error: Exception) -> None:
+    """A mail that cannot be made fails for good: trying again makes the same
+    mail from the same data."""
+    detail = f"the mail could not be composed: {mail.describe(error)}"
+    _end(conn, row, "failed", counted=1, detail=detail)
+    _open_attempt(conn, row, result="error", error=detail)
+    _instance_log(conn, row, _log_line(detail))
+    log.error("notification.not_composed", error=detail, exc_info=True, **_context(row))
 
 
 def _skip_mail(
@@ -525,17 +629,31 @@ def _mail_failed(
     sending: Sending,
     error: Exception,
 ) -> None:
-    """Record the failed try; raise TryAgain unless it was the last one."""
+    """Record the failed try. A permanent error, or a temporary one past the
+    give-up age, ends the delivery; a temporary one raises TryAgain while the
+    task has retries left, and is then left to the sweeper."""
     tries = sending.tries
     detail = mail.describe(error)
-    final = not mail.is_temporary(error) or tries > settings.notify_max_retries
+    temporary = mail.is_temporary(error)
+    given_up = (
+        temporary and row["age"].total_seconds() > settings.notify_give_up_seconds
+    )
+    final = not temporary or given_up
+    if given_up:
+        detail = f"{_given_up(settings)}: {detail}"
     with conn.transaction():
         _close_attempt(conn, row, sending.seqno, "error", detail)
         _end(conn, row, "failed" if final else "pending", detail=detail)
         if final:
-            _instance_log(conn, row, f"The e-mail could not be sent: {detail}")
+            _instance_log(conn, row, _log_line(detail))
     if final:
         log.error("notification.failed", tries=tries, error=detail, **_context(row))
+        return
+    if tries > settings.notify_max_retries:
+        # Its retries are spent; the sweeper sends it again (resend_stalled).
+        log.warning(
+            "notification.left_to_sweeper", tries=tries, error=detail, **_context(row)
+        )
         return
     seconds = backoff(settings, tries)
     log.warning(

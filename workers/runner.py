@@ -55,17 +55,19 @@ class Finished:
 
 
 @lru_cache(maxsize=4)
-def _pool(url: str) -> ConnectionPool[psycopg.Connection[Row]]:
+def _pool(url: str, size: int) -> ConnectionPool[psycopg.Connection[Row]]:
     # One pool per worker process, made on its first run, after the fork: a new
     # connection per run cost more than the run of a small process.
-    return open_pool(url, max_size=2)
+    return open_pool(url, max_size=size)
 
 
 def connection(
-    settings: Settings,
+    settings: Settings, threads: int = 1
 ) -> AbstractContextManager[psycopg.Connection[Row]]:
-    """A connection (autocommit) from this worker process's pool."""
-    return _pool(settings.database_url).connection()
+    """A connection (autocommit) from this worker process's pool; ``threads``:
+    how many of the process's threads may hold one at once (a delivery holds
+    its connection through the SMTP conversation)."""
+    return _pool(settings.database_url, max(2, threads)).connection()
 
 
 def run_instance(

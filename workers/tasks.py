@@ -19,12 +19,15 @@ def run_instance(self: Task, instance_id: int) -> None:  # type: ignore[type-arg
 
 
 # Retried by its own count of tries (ad_notification.attempts, NOTIFY_MAX_RETRIES),
-# which a resend by the sweeper continues, so Celery's count is not limited.
+# which a resend by the sweeper continues, so Celery's count is not limited;
+# past that count the sweeper alone sends it again (notify.resend_stalled).
 @app.task(name=DELIVER_NOTIFICATION, bind=True, max_retries=None)
 def deliver_notification(self: Task, notification_id: int) -> None:  # type: ignore[type-arg]
     settings = get_settings()
     try:
-        with runner.connection(settings) as conn:
+        # The notify worker runs its tasks on threads (procserv worker --pool).
+        threads = int(self.app.conf.worker_concurrency or 1)
+        with runner.connection(settings, threads) as conn:
             notify.deliver(settings, conn, notification_id)
     except notify.TryAgain as again:
         raise self.retry(countdown=again.seconds, exc=again.error) from None

@@ -20,10 +20,6 @@ from app.http import json_response, public_base_url
 from app.serialize import job_json
 
 _IS_OPERATOR = "SELECT isoperator FROM ad_role WHERE ad_role_id = %s AND isactive"
-_NOTIFICATIONS = """
-SELECT channel, status, attempts, recipient, detail, delivered
-  FROM ad_notification WHERE ad_pinstance_id = %s ORDER BY channel
-"""
 _MAX_ID = 2**63 - 1
 
 
@@ -53,7 +49,8 @@ async def get_job(request: Request) -> Response:
 async def job_body(
     request: Request, session: Session, instance_id: int
 ) -> dict[str, Any]:
-    """The job JSON; its owner and operators also see status, logs and outputs (D8)."""
+    """The job JSON; its owner and operators also see status, logs, outputs and
+    every try of its deliveries (D8)."""
     async with request.app.state.pool.connection() as conn:
         row = await instances.fetch_instance(conn, instance_id, session.client_id)
         if row is None or not row["isrunasjob"]:
@@ -63,20 +60,24 @@ async def job_body(
         logs: list[Row] = []
         outputs: list[Row] = []
         notifications: list[Row] = []
+        tries: dict[int, list[Row]] = {}
         # Only a claimed instance has a log and outputs, and only a finished one
         # notifications; this spares a submit the queries.
         if row["attempt"] > 0:
             logs = await instances.fetch_logs(conn, instance_id)
             outputs = await instances.fetch_outputs(conn, instance_id)
         if row["finished"] is not None:
-            cursor = await conn.execute(_NOTIFICATIONS, (instance_id,))
-            notifications = await cursor.fetchall()
+            # Read after the rows, the tries hold every try a row counts: a final
+            # status and the try that ended it are committed together.
+            notifications = await instances.fetch_notifications(conn, instance_id)
+            tries = await instances.fetch_delivery_tries(conn, instance_id)
     return job_json(
         row,
         full=True,
         logs=logs,
         outputs=outputs,
         notifications=notifications,
+        tries=tries,
         base_url=public_base_url(request),
     )
 

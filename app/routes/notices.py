@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 import structlog
@@ -31,7 +32,8 @@ log = structlog.get_logger(__name__)
 _MAX_ID = 2**63 - 1
 # Comments that keep proxies from closing an idle stream.
 KEEP_ALIVE_SECONDS = 15
-# How often an open stream checks that its session still stands.
+# How often an idle stream checks that its session still stands; one that has an
+# event to send checks first, every time.
 RECHECK_SECONDS = 60.0
 # A client that takes no data for this long is dropped.
 SEND_TIMEOUT_SECONDS = 30.0
@@ -192,31 +194,41 @@ class _Stream:
             with self.hub.subscribe(self.session.user_id) as subscription:
                 await self.hub.wait_subscribed(SUBSCRIBED_SECONDS)
                 yield ServerSentEvent(comment="connected", retry=RETRY_MS)
-                if self.last_id is not None:
-                    for row in await self._missed(self.last_id):
-                        yield self._notice_event(row)
-                async for event in self._live(subscription):
-                    yield event
+                async with aclosing(self._outgoing(subscription)) as outgoing:
+                    async for event in outgoing:
+                        # Before every event, not only when idle: a client whose
+                        # token was logged out gets nothing more.
+                        if not await self._still_valid():
+                            return
+                        if event is not None:
+                            yield event
         finally:
             # Also when the client went away or the server stops (cancelled).
             log.info("notices.stream_closed", user_id=self.session.user_id)
 
-    async def _live(self, subscription: Subscription) -> AsyncIterator[ServerSentEvent]:
+    async def _outgoing(
+        self, subscription: Subscription
+    ) -> AsyncGenerator[ServerSentEvent | None]:
+        """The notices a reconnecting client missed, then this client's events as
+        they come; None whenever RECHECK_SECONDS pass without one, or the token
+        expires, so that the session is checked all the same."""
+        if self.last_id is not None:
+            for row in await self._missed(self.last_id):
+                yield self._notice_event(row)
         next_check = time.time() + RECHECK_SECONDS
         while True:
-            wait = min(next_check, self.expires) - time.time()
-            event = await subscription.next(wait)
+            event = await subscription.next(min(next_check, self.expires) - time.time())
             if subscription.overflowed:
                 log.warning("notices.stream_behind", user_id=self.session.user_id)
                 return
-            if event is not None:
-                translated = await self._translate(event)
-                if translated is not None:
-                    yield translated
-            elif time.time() >= self.expires or not await self._still_standing():
-                return
+            if event is None:
+                yield None
             else:
-                next_check = time.time() + RECHECK_SECONDS
+                translated = await self._translate(event)
+                if translated is None:
+                    continue
+                yield translated
+            next_check = time.time() + RECHECK_SECONDS
 
     async def _translate(self, event: UserEvent) -> ServerSentEvent | None:
         """The event as this client gets it, or None when it is not for it."""
@@ -259,7 +271,11 @@ class _Stream:
                 REPLAY_LIMIT,
             )
 
-    async def _still_standing(self) -> bool:
+    async def _still_valid(self) -> bool:
+        """Whether the token still stands as a request would find it: unexpired,
+        its session not ended, its user, tenant and role still active."""
+        if time.time() >= self.expires:
+            return False
         try:
             async with self.pool.connection() as conn:
                 await sessions.check_standing(conn, self.session.user_id, self.session)

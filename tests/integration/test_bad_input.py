@@ -358,6 +358,38 @@ def test_an_unknown_notification_type_is_a_400_on_the_job_route(
     assert_error(answer, 400, "Invalid parameter", "notification-type")
 
 
+@pytest.mark.parametrize("notification", ["", " E ", "n\n", "\tX"])
+@pytest.mark.usefixtures("unchanged")
+def test_an_empty_or_padded_notification_type_is_a_400_naming_the_allowed_values(
+    client: TestClient, admin: dict[str, str], notification: str
+) -> None:
+    # Only an absent or null notification-type means the default, B (D4).
+    body = {"notification-type": notification}
+
+    answer = client.post(JOB + "test-echo", json=body, headers=admin)
+
+    assert_error(answer, 400, "Invalid parameter", "notification-type", "E, N, B or X")
+
+
+@pytest.mark.parametrize("body", [{}, {"notification-type": None}])
+def test_an_absent_or_null_notification_type_is_both(
+    client: TestClient,
+    admin: dict[str, str],
+    db: psycopg.Connection[Row],
+    body: dict[str, Any],
+) -> None:
+    answer = client.post(JOB + "test-echo", json=body, headers=admin)
+
+    assert answer.status_code == 200, answer.text
+    job_id = json_body(answer)["id"]
+    stored = db.execute(
+        "SELECT notificationtype FROM ad_pinstance WHERE ad_pinstance_id = %s",
+        (job_id,),
+    ).fetchone()
+    assert stored == {"notificationtype": "B"}
+    wait_for_job(client, admin, job_id)
+
+
 @pytest.mark.parametrize("report_type", ["HTML", "bogus", 7])
 def test_report_type_on_a_process_that_is_not_a_report_is_ignored(
     client: TestClient,

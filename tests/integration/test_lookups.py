@@ -10,11 +10,19 @@ import psycopg
 import pytest
 from starlette.testclient import TestClient
 
-from app.db import Row
-from tests.integration.helpers import assert_error, stored_counts
+from app import demodata
+from app.db import Row, connect
+from app.settings import Settings
+from tests.integration.helpers import (
+    assert_error,
+    json_body,
+    stored_counts,
+    wait_for_job,
+)
 
 AD_PROCESS = 284  # ad_table_id of AD_Process
 AD_REF_LIST = 104
+CW_CONSTRUCTION, SEED_FARM = 117, 120
 
 
 def _run(
@@ -206,7 +214,10 @@ def test_a_multiple_selection_is_stored_as_the_original_stores_it(
         (answer["AD_PInstance_ID"],),
     ).fetchall()
     stored = {r["parametername"]: (r["p_string"], r["info"]) for r in rows}
-    assert stored["AD_Table_ID"] == (f"{AD_PROCESS},{AD_REF_LIST}", None)
+    assert stored["AD_Table_ID"] == (
+        f"{AD_PROCESS},{AD_REF_LIST}",
+        "AD_Process, AD_Ref_List",
+    )
     assert stored["Color"] == ("R,B", "Red, Blue")
 
 
@@ -245,3 +256,80 @@ def test_a_multiple_selection_with_an_unknown_element_is_a_400(
 
     assert_error(answer, 400, "Invalid parameter", next(iter(body)), naming)
     assert stored_counts(db) == before
+
+
+# --- what a stored instance shows -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sample_data(settings: Settings) -> None:
+    """GardenWorld's partners and products (the demo seed makes them)."""
+    with connect(settings.database_url, autocommit=True) as conn:
+        if not demodata.has_sample_data(conn):
+            demodata.generate(conn, orders=demodata.DEMO_ORDERS)
+
+
+def _stored_parameters(db: psycopg.Connection[Row], instance_id: int) -> dict[str, Row]:
+    rows = db.execute(
+        "SELECT parametername, p_string, p_number, info, info_to"
+        "  FROM ad_pinstance_para WHERE ad_pinstance_id = %s",
+        (instance_id,),
+    ).fetchall()
+    return {row["parametername"]: row for row in rows}
+
+
+@pytest.mark.usefixtures("sample_data")
+@pytest.mark.parametrize(
+    "partner", [CW_CONSTRUCTION, {"identifier": "C&W Construction"}]
+)
+def test_a_job_stores_the_name_of_the_partner_it_names_as_the_parameters_info(
+    client: TestClient,
+    admin: dict[str, str],
+    db: psycopg.Connection[Row],
+    workers: list[str],
+    partner: Any,
+) -> None:
+    body = {"C_BPartner_ID": partner, "notification-type": "X"}
+
+    answer = client.post(
+        "/api/v1/processes/jobs/rv_bpartneropen", json=body, headers=admin
+    )
+
+    assert answer.status_code == 200, answer.text
+    job_id = json_body(answer)["id"]
+    stored = _stored_parameters(db, job_id)["C_BPartner_ID"]
+    assert (stored["p_number"], stored["info"]) == (CW_CONSTRUCTION, "C&W Construction")
+    assert stored["info_to"] is None
+    wait_for_job(client, admin, job_id)
+
+
+@pytest.mark.usefixtures("sample_data")
+def test_a_job_stores_the_names_of_chosen_partners_products_and_list_values(
+    client: TestClient,
+    admin: dict[str, str],
+    db: psycopg.Connection[Row],
+    workers: list[str],
+) -> None:
+    product = db.execute(
+        "SELECT m_product_id FROM m_product WHERE name = 'Hose Reel'"
+    ).fetchone()
+    assert product is not None
+    body = {
+        "C_BPartner_ID": [SEED_FARM, CW_CONSTRUCTION],
+        "M_Product_ID": product["m_product_id"],
+        "DocStatus": "CO",
+        "notification-type": "X",
+    }
+
+    answer = client.post(
+        "/api/v1/processes/jobs/rv_orderdetail", json=body, headers=admin
+    )
+
+    assert answer.status_code == 200, answer.text
+    job_id = json_body(answer)["id"]
+    stored = _stored_parameters(db, job_id)
+    assert stored["C_BPartner_ID"]["p_string"] == f"{SEED_FARM},{CW_CONSTRUCTION}"
+    assert stored["C_BPartner_ID"]["info"] == "Seed Farm Inc., C&W Construction"
+    assert stored["M_Product_ID"]["info"] == "Hose Reel"
+    assert stored["DocStatus"]["info"] == "Completed"
+    wait_for_job(client, admin, job_id)

@@ -123,13 +123,22 @@ def mail_settings(settings: Settings, server: SmtpServer, **more: Any) -> Settin
 
 
 @contextmanager
-def delivery_worker(settings: Settings) -> Iterator[str]:
-    """A real worker of the default queue, with these settings."""
-    name = "mail-" + settings.queue_prefix.rstrip(".").rsplit("-", 1)[-1]
+def delivery_worker(
+    settings: Settings,
+    queues: tuple[str, ...] = ("default", "notify"),
+    *,
+    pool: str = "prefork",
+    concurrency: int = 2,
+) -> Iterator[str]:
+    """A real worker of these queues (jobs and deliveries by default), with
+    these settings."""
+    tag = settings.queue_prefix.rstrip(".").rsplit("-", 1)[-1]
+    name = f"mail-{queues[0]}-{tag}"
     env = {
         **service_env(settings),
         "SMTP_HOST": settings.smtp_host,
         "SMTP_PORT": str(settings.smtp_port),
+        "SMTP_TIMEOUT_SECONDS": str(settings.smtp_timeout_seconds),
         "PUBLIC_URL": settings.public_url,
         "MAIL_ATTACH_LIMIT": str(settings.mail_attach_limit),
         "NOTIFY_MAX_RETRIES": str(settings.notify_max_retries),
@@ -137,10 +146,9 @@ def delivery_worker(settings: Settings) -> Iterator[str]:
         "NOTIFY_RETRY_MAX_SECONDS": str(settings.notify_retry_max_seconds),
     }
     procserv = str(Path(sys.executable).parent / "procserv")
+    command = [procserv, "worker", *queues, "--pool", pool, "--name", name]
     child = subprocess.Popen(
-        [procserv, "worker", "default", "--concurrency", "2", "--name", name],
-        env=env,
-        cwd=ROOT,
+        [*command, "--concurrency", str(concurrency)], env=env, cwd=ROOT
     )
     try:
         _wait_for_worker(settings, name)

@@ -26,7 +26,7 @@ SECRETS = {
     "JWT_SECRET": "test-jwt-" + "s" * 64,
     "POSTGRES_PASSWORD": "test-postgres-password",
 }
-APP_SERVICES = ("web", "interactive", "worker", "beat")
+APP_SERVICES = ("web", "interactive", "worker", "notify", "beat")
 
 
 def compose_command() -> list[str] | None:

@@ -13,13 +13,15 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, tzinfo
 from email.message import EmailMessage
 from email.policy import default
 from pathlib import Path
 
 import pytest
 
-from app.mailcatcher import bound_port, open_catcher
+from app import mailcatcher
+from app.mailcatcher import MailFolder, bound_port, open_catcher
 from tests.conftest import ROOT
 
 PROCSERV = str(Path(sys.executable).parent / "procserv")
@@ -128,6 +130,44 @@ def test_files_sort_in_arrival_order_and_a_message_sent_again_ends_alike(
     ends = [p.stem.rsplit("-", 1)[1] for p in paths]
     assert ends[0] == ends[2]
     assert len({ends[0], ends[1], ends[3]}) == 3
+
+
+class _OneSecond(datetime):
+    """A clock that stays in one second, as two quick messages may."""
+
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> _OneSecond:
+        return cls(2024, 5, 1, 8, 30, 0, tzinfo=tz or UTC)
+
+
+def test_two_catchers_on_one_folder_never_overwrite_each_others_mail(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(mailcatcher, "datetime", _OneSecond)
+    first, second = MailFolder(folder), MailFolder(folder)
+    sent = _message("Order Detail: succeeded", "<pinstance-9@t>").as_bytes()
+
+    kept = [
+        catcher.keep("procserv@procserv.example", [to], sent)
+        for catcher, to in [
+            (first, "a@gardenworld.example"),
+            (second, "b@gardenworld.example"),
+            (first, "c@gardenworld.example"),
+        ]
+    ]
+
+    assert _kept(folder) == kept  # three files, in the order they came
+    assert [p.name[:16] for p in kept] == ["20240501-083000-"] * 3
+    recipients = [
+        email.message_from_bytes(p.read_bytes(), policy=default)["X-Envelope-To"]
+        for p in kept
+    ]
+    assert recipients == [
+        "a@gardenworld.example",
+        "b@gardenworld.example",
+        "c@gardenworld.example",
+    ]
+    assert list(folder.glob(".*")) == []
 
 
 def test_a_folder_it_cannot_write_to_answers_a_temporary_failure(

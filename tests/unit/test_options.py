@@ -50,9 +50,14 @@ def test_notification_type_defaults_to_both_and_accepts_none(
     assert options({"notification-type": given}).notification_type == kind
 
 
-def test_notification_type_outside_e_n_b_x_is_refused() -> None:
-    with pytest.raises(InvalidParameter, match="notification-type"):
-        options({"notification-type": "Z"})
+@pytest.mark.parametrize("given", ["Z", "", " ", " E ", "b\n", 1, True])
+def test_notification_type_outside_e_n_b_x_is_refused(given: object) -> None:
+    with pytest.raises(InvalidParameter, match=r"notification-type.*E, N, B or X"):
+        options({"notification-type": given})
+
+
+def test_notification_type_left_out_is_both() -> None:
+    assert options({}).notification_type == "B"
 
 
 def test_notification_type_is_only_read_for_jobs() -> None:

@@ -179,6 +179,34 @@ def test_stored_rows_put_each_type_in_its_column() -> None:
     assert rows["Day"]["p_date"] == dt.datetime(2022, 1, 31, tzinfo=dt.UTC)
 
 
+def test_stored_rows_name_the_list_values_of_both_ends_of_a_range() -> None:
+    parameter = spec(
+        "DocStatus",
+        Ref.LIST,
+        is_range=True,
+        list_values={"CO": "Completed", "DR": "Drafted"},
+    )
+    body = {"DocStatus": "co", "DocStatus_to": "DR"}
+
+    (row,) = coerce_parameters([parameter], body, SESSION).rows
+
+    assert (row["info"], row["info_to"]) == ("Completed", "Drafted")
+
+
+def test_stored_rows_carry_the_display_texts_read_for_lookups() -> None:
+    lookup = LookupSpec("c_bpartner", "c_bpartner_id", "name")
+    parameter = spec("C_BPartner_ID", Ref.SEARCH, is_range=True, lookup=lookup)
+    body = {"C_BPartner_ID": 117, "C_BPartner_ID_to": 120}
+    coerced = coerce_parameters([parameter], body, SESSION)
+
+    coerced.info["C_BPartner_ID"] = "C&W Construction"
+    coerced.info_to["C_BPartner_ID"] = "Seed Farm Inc."
+
+    (row,) = coerced.rows
+    assert (row["p_number"], row["p_number_to"]) == (117, 120)
+    assert (row["info"], row["info_to"]) == ("C&W Construction", "Seed Farm Inc.")
+
+
 @pytest.mark.parametrize(
     ("ref", "stored", "value"),
     [

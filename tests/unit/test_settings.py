@@ -43,3 +43,26 @@ def test_production_seeds_no_demo_unless_asked(tmp_path: Path) -> None:
 
     assert production.should_seed_demo is False
     assert asked.should_seed_demo is True
+
+
+@pytest.mark.parametrize(
+    "mail_from",
+    [
+        "procserv\r\n<jobs@example.com>",
+        "procserv <jobs",
+        "a@example.com, b@example.com",
+        "",
+    ],
+)
+def test_a_mail_from_no_mail_could_carry_is_refused(
+    tmp_path: Path, mail_from: str
+) -> None:
+    with pytest.raises(ValidationError, match="MAIL_FROM must be one address"):
+        Settings(mail_from=mail_from, var_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    "mail_from", ["procserv <jobs@example.com>", "jobs@example.com"]
+)
+def test_a_mail_from_of_one_address_is_taken(tmp_path: Path, mail_from: str) -> None:
+    assert Settings(mail_from=mail_from, var_dir=tmp_path).mail_from == mail_from

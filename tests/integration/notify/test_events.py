@@ -344,6 +344,34 @@ def test_a_logged_out_token_opens_no_stream_and_ends_an_open_one(
     assert "Session ended" in answer.json()["detail"]
 
 
+@pytest.mark.parametrize("kind", ["notice", "job"])
+def test_a_logged_out_stream_sends_no_further_event_and_ends(
+    served: Served,
+    db: psycopg.Connection[Row],
+    publish: Publisher,
+    alice: Account,
+    kind: str,
+) -> None:
+    """The event published right after the logout, long before the periodic
+    check (RECHECK_SECONDS), is not sent: the stream ends instead."""
+    job_id = make_job(db, alice.user_id)
+    subject = {"notice": make_notice(db, alice.user_id, job_id), "job": job_id}[kind]
+
+    async def scenario() -> dict[str, Any] | None:
+        async with stream(served.url, alice.headers) as alices:
+            logout = httpx.post(
+                served.url + "/api/v1/auth/logout", json={"token": _token(alice)}
+            )
+            assert logout.status_code == 200, logout.text
+            getattr(publish, kind)(alice.user_id, subject)
+            try:
+                return await alices.next_event()
+            except EOFError:
+                return None
+
+    assert asyncio.run(scenario()) is None
+
+
 def test_an_idle_stream_gets_keep_alive_comments(
     served: Served, alice: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -120,13 +120,14 @@ def test_the_job_shows_its_mail_delivery_to_its_owner(
 
     (delivery,) = job["notifications"]
     assert delivery["delivered"] is not None
-    assert {k: v for k, v in delivery.items() if k != "delivered"} == {
+    assert {k: v for k, v in delivery.items() if k not in ("delivered", "tries")} == {
         "channel": "E",
         "status": "sent",
         "attempts": 1,
         "recipient": "gardenadmin@gardenworld.example",
         "detail": None,
     }
+    assert [(t["seqno"], t["result"]) for t in delivery["tries"]] == [(1, "sent")]
     assert job["status"] == "succeeded"
 
 
