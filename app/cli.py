@@ -12,6 +12,9 @@ import typer
 
 from app.settings import get_settings
 
+# The largest id PostgreSQL's bigint holds.
+_MAX_ID = 2**63 - 1
+
 
 class WorkerPool(StrEnum):
     PREFORK = "prefork"
@@ -112,7 +115,8 @@ def demo_data(
 @cli.command("resend-notifications")
 def resend_notifications(
     jobs: Annotated[
-        list[int] | None, typer.Argument(help="job ids; all failed ones if none")
+        list[int] | None,
+        typer.Argument(help="job ids; all failed ones if none", min=1, max=_MAX_ID),
     ] = None,
 ) -> None:
     """Send failed notifications again (after fixing SMTP settings, say): the
@@ -124,10 +128,12 @@ def resend_notifications(
     configure_logging(get_settings())
     with connect(_database_url(), autocommit=True) as conn:
         rows = resend(conn, jobs)
-    of_jobs = len({row["ad_pinstance_id"] for row in rows})
+    resent = {row["ad_pinstance_id"] for row in rows}
+    for job in sorted(set(jobs or ()) - resent):
+        typer.echo(f"job {job}: no failed notification (or no such job)", err=True)
     typer.echo(
-        f"{len(rows)} failed notification(s) of {of_jobs} job(s) made pending; "
-        "the sweeper queues them for the notify workers"
+        f"{len(rows)} failed notification(s) of {len(resent)} job(s) made pending; "
+        "the sweeper's next round queues them"
     )
 
 
@@ -230,4 +236,13 @@ def dev() -> None:
 
 
 def main() -> None:
-    cli()
+    from pydantic import ValidationError  # noqa: PLC0415
+
+    try:
+        cli()
+    except ValidationError as error:
+        # Settings that cannot be: one line each, not a traceback.
+        for problem in error.errors():
+            where = ".".join(str(part) for part in problem["loc"]).upper()
+            typer.echo(f"procserv: {where or 'settings'}: {problem['msg']}", err=True)
+        raise SystemExit(2) from None

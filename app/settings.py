@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import secrets
-from email.utils import getaddresses
+from email import policy
+from email.errors import HeaderParseError
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -31,6 +32,25 @@ class SmtpSecurity(StrEnum):
 _SMTP_PORTS = {SmtpSecurity.NONE: 25, SmtpSecurity.STARTTLS: 587, SmtpSecurity.TLS: 465}
 
 
+def is_one_address(value: str) -> bool:
+    """Whether a From header of this value is one well-formed address, no
+    group, in ASCII (a server without SMTPUTF8 refuses any other; the name may
+    be in any script)."""
+    if "\r" in value or "\n" in value:
+        return False
+    try:
+        header = policy.default.header_factory("From", value)
+    except (ValueError, IndexError, HeaderParseError):
+        return False
+    if header.defects or len(header.groups) != 1:
+        return False
+    (group,) = header.groups
+    if group.display_name is not None or len(group.addresses) != 1:
+        return False
+    (address,) = group.addresses
+    return bool(address.domain) and address.addr_spec.isascii()
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
@@ -56,9 +76,11 @@ class Settings(BaseSettings):
     queue_prefix: str = ""
     interactive_queue: str = "interactive"
     default_queue: str = "default"
-    # Deliveries of notifications: apart from jobs, so that a slow or hung SMTP
-    # server holds no worker a job is waiting for.
+    # Apart from jobs, so that long jobs hold them up in no way: notices and the
+    # sweep on one queue; mail on another, so that a slow or hung SMTP server
+    # holds up neither a job nor a notice.
     notify_queue: str = "notify"
+    mail_queue: str = "mail"
     # Redis keys of live events (instance finished, progress) share this prefix.
     event_prefix: str = "procserv"
 
@@ -99,7 +121,13 @@ class Settings(BaseSettings):
     smtp_security: SmtpSecurity = SmtpSecurity.NONE
     smtp_user: str = ""
     smtp_password: SecretStr = SecretStr("")
+    # Connecting, the greeting, STARTTLS and the login: a server that does not
+    # answer is given up on soon.
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Handing over one mail, up to the server's answer to its end: as long as
+    # RFC 5321 (4.5.3.2) advises waiting for it, since a server may be checking
+    # a large mail, and giving up early sends it again.
+    smtp_send_timeout_seconds: float = Field(default=600.0, gt=0)
     mail_from: str = "procserv <procserv@localhost>"
     # Outputs are attached while their total stays within this; the rest are links.
     mail_attach_limit: int = Field(default=10 * 1024 * 1024, ge=0)
@@ -123,13 +151,7 @@ class Settings(BaseSettings):
     @classmethod
     def _one_address(cls, value: str) -> str:
         """A From that no mail could carry would fail every delivery."""
-        addresses = getaddresses([value])
-        if (
-            "\r" in value
-            or "\n" in value
-            or len(addresses) != 1
-            or "@" not in addresses[0][1]
-        ):
+        if not is_one_address(value):
             raise ValueError(
                 f"MAIL_FROM must be one address, e.g. 'procserv <jobs@example.com>',"
                 f" not {value!r}"

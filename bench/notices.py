@@ -3,8 +3,8 @@ Redis publish -> subscribe in the same run.
 
 Makes a scratch database (on DATABASE_URL's server, else an embedded PostgreSQL;
 Redis from REDIS_URL, else an embedded Valkey; see bench/report_csv.py), migrates
-and seeds it, starts ``procserv web`` and one ``procserv worker default notify``, opens
-one event stream as GardenAdmin, then measures ``--runs`` times each:
+and seeds it, starts ``procserv web`` and one ``procserv worker default notify
+mail``, opens one event stream as GardenAdmin, then measures ``--runs`` times each:
 
 - the baseline: PUBLISH on a channel -> a redis-py subscriber has the message;
 - a ``job`` event published on the user's channel -> the SSE client has it
@@ -101,7 +101,7 @@ def start(settings: Settings, port: int) -> list[subprocess.Popen[bytes]]:
     procserv = str(Path(sys.executable).parent / "procserv")
     commands = [
         [procserv, "web", "--port", str(port)],
-        [procserv, "worker", "default", "notify", "--concurrency", "1"],
+        [procserv, "worker", "default", "notify", "mail", "--concurrency", "1"],
     ]
     children = [
         subprocess.Popen(c, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)

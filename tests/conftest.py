@@ -124,7 +124,7 @@ def service_env(settings: Settings) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def workers(settings: Settings) -> Iterator[list[str]]:
     """Real Celery workers, as ``make run`` starts them, except that the
-    default queue's also delivers the notifications (one process fewer)."""
+    default queue's also takes notify and mail (two processes fewer)."""
     tag = settings.queue_prefix.strip(".")
     names = [f"interactive-{tag}", f"default-{tag}"]
     procserv = str(Path(sys.executable).parent / "procserv")
@@ -135,7 +135,7 @@ def workers(settings: Settings) -> Iterator[list[str]]:
             cwd=ROOT,
         )
         for queues, name in zip(
-            (["interactive"], ["default", "notify"]), names, strict=True
+            (["interactive"], ["default", "notify", "mail"]), names, strict=True
         )
     ]
     try:

@@ -29,7 +29,8 @@ def create_celery(settings: Settings) -> Celery:
         broker_transport_options=transport,
         broker_connection_retry_on_startup=True,
         task_default_queue=settings.queue(settings.default_queue),
-        # Retries included: a delivery never waits behind jobs, nor jobs behind it.
+        # Where a delivery goes when no queue is named (workers.notify names the
+        # mail queue for mail); a retry stays on the queue it came from.
         task_routes={
             DELIVER_NOTIFICATION: {"queue": settings.queue(settings.notify_queue)}
         },
@@ -48,7 +49,8 @@ def create_celery(settings: Settings) -> Celery:
             "sweep": {
                 "task": SWEEP,
                 "schedule": settings.sweep_every_seconds,
-                "options": {"queue": settings.queue(settings.default_queue)},
+                # Not behind long jobs: the sweep is quick, and resends mail.
+                "options": {"queue": settings.queue(settings.notify_queue)},
             }
         },
     )

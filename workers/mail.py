@@ -166,6 +166,8 @@ def send(settings: Settings, message: EmailMessage) -> None:
             smtp.starttls(context=ssl.create_default_context())
         if settings.smtp_user:
             smtp.login(settings.smtp_user, settings.smtp_password.get_secret_value())
+        if smtp.sock is not None:
+            smtp.sock.settimeout(settings.smtp_send_timeout_seconds)
         smtp.send_message(message)
     finally:
         # Once the server has accepted the mail, a failed goodbye must not turn

@@ -29,7 +29,6 @@ import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from typing import Any
@@ -64,7 +63,7 @@ SELECT i.ad_pinstance_id, c.channel
     ON i.notificationtype IN (c.channel, 'B')
  WHERE i.ad_pinstance_id = %(id)s AND i.isrunasjob
 ON CONFLICT (ad_pinstance_id, channel) DO NOTHING
-RETURNING ad_notification_id
+RETURNING ad_notification_id, channel
 """
 
 _TRY_LOCK = "SELECT pg_try_advisory_lock(%s, (%s %% 2147483648)::int) AS locked"
@@ -75,7 +74,7 @@ _UNLOCK = "SELECT pg_advisory_unlock(%s, (%s %% 2147483648)::int)"
 # the delivery finds nothing, instead of the two deadlocking.
 _LOCK_ROW = """
 SELECT n.ad_notification_id, n.channel, n.status, n.attempts, n.message_id,
-       now() - coalesce(n.resent, n.created) AS age,
+       now() - coalesce(n.resent, n.created) AS age, n.resent,
        i.ad_pinstance_id, i.ad_pinstance_uu, i.ad_client_id, i.ad_org_id,
        i.ad_user_id, i.status AS job_status, i.errormsg, i.started, i.finished,
        coalesce(t.name, p.name) AS process_name, u.name AS user_name, u.email,
@@ -194,7 +193,7 @@ UPDATE ad_notification
                      ELSE detail END
  WHERE status IN ('pending', 'sending')
    AND updated < now() - make_interval(secs => %(after)s)
-RETURNING ad_notification_id, ad_pinstance_id, status, detail
+RETURNING ad_notification_id, ad_pinstance_id, channel, status, detail
 """
 
 # An operator's resend: failed deliveries (of these jobs) pending again, with a
@@ -206,8 +205,31 @@ UPDATE ad_notification
        detail = 'Sent again by an operator after: ' || coalesce(detail, 'failed')
  WHERE status = 'failed'
    AND (%(jobs)s::bigint[] IS NULL OR ad_pinstance_id = ANY(%(jobs)s::bigint[]))
+RETURNING ad_notification_id, ad_pinstance_id, channel
+"""
+
+# A delivery that ended in a fault nobody foresaw (a bug, a library's surprise):
+# failed once, with the fault, rather than crashing on every resend.
+_CRASHED = """
+UPDATE ad_notification
+   SET status = 'failed', detail = %(detail)s, updated = now()
+ WHERE ad_notification_id = %(id)s AND status NOT IN ('sent', 'skipped', 'failed')
 RETURNING ad_notification_id, ad_pinstance_id
 """
+
+_CLOSE_OPEN_ATTEMPTS = """
+UPDATE ad_notification_attempt
+   SET finished = now(), result = 'error', error = %(error)s
+ WHERE ad_notification_id = %(id)s AND finished IS NULL
+"""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A delivery to queue: its row and its channel (E or N)."""
+
+    id: int
+    channel: str
 
 
 @dataclass(frozen=True)
@@ -231,43 +253,54 @@ class TryAgain(Exception):
 # --- queueing -----------------------------------------------------------------
 
 
-def prepare(conn: psycopg.Connection[Row], instance_id: int) -> list[int]:
+def prepare(conn: psycopg.Connection[Row], instance_id: int) -> list[Delivery]:
     """Make the rows of the notifications a finished job owes (none for X, none
     for a synchronous run); call it in the transaction that finishes the
-    instance. The ids of the rows made now."""
+    instance. The rows made now."""
     rows = conn.execute(_PREPARE, {"id": instance_id}).fetchall()
-    return [row["ad_notification_id"] for row in rows]
+    return [Delivery(row["ad_notification_id"], row["channel"]) for row in rows]
 
 
 def send_deliveries(
-    celery: Celery | None, settings: Settings, instance_id: int, ids: Sequence[int]
+    celery: Celery | None,
+    settings: Settings,
+    instance_id: int,
+    deliveries: Sequence[Delivery],
 ) -> None:
     """Queue a delivery task per row, after the commit that made the rows; one
     that cannot be queued now is left to the sweeper."""
-    for notification_id in ids:
+    for delivery in deliveries:
         if celery is None:
             log.info(
                 "notification.left_to_sweeper",
                 pinstance_id=instance_id,
-                notification_id=notification_id,
+                notification_id=delivery.id,
             )
             continue
         try:
-            _queue(celery, settings, notification_id)
+            _queue(celery, settings, delivery)
         except BrokerError:
             log.warning(
                 "notification.not_queued",
                 pinstance_id=instance_id,
-                notification_id=notification_id,
+                notification_id=delivery.id,
                 exc_info=True,
             )
 
 
-def _queue(celery: Celery, settings: Settings, notification_id: int) -> None:
+def queue_of(settings: Settings, channel: str) -> str:
+    """Mail has a queue of its own: a slow SMTP server then delays neither a job
+    nor a notice."""
+    return settings.queue(
+        settings.mail_queue if channel == "E" else settings.notify_queue
+    )
+
+
+def _queue(celery: Celery, settings: Settings, delivery: Delivery) -> None:
     celery.send_task(
         DELIVER_NOTIFICATION,
-        args=[notification_id],
-        queue=settings.queue(settings.notify_queue),
+        args=[delivery.id],
+        queue=queue_of(settings, delivery.channel),
     )
 
 
@@ -304,7 +337,7 @@ def resend_stalled(
         if row["status"] == "failed":
             log.error("notification.given_up", detail=row["detail"], **context)
             continue
-        _queue(celery, settings, row["ad_notification_id"])
+        _queue(celery, settings, Delivery(row["ad_notification_id"], row["channel"]))
         queued += 1
         log.warning("notification.resent", **context)
     return queued
@@ -370,8 +403,33 @@ def deliver(
         return
     try:
         _deliver_locked(settings, conn, notification_id)
+    except (TryAgain, psycopg.OperationalError):
+        raise
+    except Exception as error:  # recorded, and logged with its trace
+        _crashed(conn, notification_id, error)
     finally:
         conn.execute(_UNLOCK, (_LOCK_SPACE, notification_id))
+
+
+def _crashed(
+    conn: psycopg.Connection[Row], notification_id: int, error: Exception
+) -> None:
+    """Fail the delivery that a fault nobody foresaw stopped, once, saying what
+    it was; one already final (the fault came after, e.g. while announcing a
+    notice made) stays as it is."""
+    detail = f"the delivery stopped on an unexpected error: {mail.describe(error)}"
+    log.error("notification.crashed", notification_id=notification_id, exc_info=error)
+    with conn.transaction():
+        row = conn.execute(_CRASHED, {"id": notification_id, "detail": detail})
+        failed = row.fetchone()
+        if failed is None:
+            return
+        closed = conn.execute(
+            _CLOSE_OPEN_ATTEMPTS, {"id": notification_id, "error": detail}
+        )
+        if closed.rowcount == 0:
+            _open_attempt(conn, failed, result="error", error=detail)
+        _instance_log(conn, failed, _log_line(detail))
 
 
 def _deliver_locked(
@@ -580,7 +638,7 @@ def _recipient(row: Row) -> Address | str:
         return f"the user {row['user_name']} has no e-mail address"
     try:
         return Address(display_name=mail.one_line(row["user_name"]), addr_spec=email)
-    except (ValueError, HeaderParseError):
+    except Exception:  # the mail library raises more than it says
         return f"the e-mail address of the user {row['user_name']} is not valid"
 
 
@@ -613,12 +671,17 @@ def _send_mail(
 ) -> None:
     try:
         mail.send(settings, sending.message)
-    except mail.SEND_ERRORS as error:
+    except Exception as error:  # is_temporary tells which to try again
         _mail_failed(settings, conn, row, sending, error)
         return
     with conn.transaction():
         _close_attempt(conn, row, sending.seqno, "sent", None)
         _end(conn, row, "sent")
+        if row["resent"] is not None:
+            # Its log said it could not be sent; now it says it went after all.
+            _instance_log(
+                conn, row, f"The e-mail was sent after all, on try {sending.tries}"
+            )
     log.info("notification.sent", tries=sending.tries, **_context(row))
 
 

@@ -51,7 +51,7 @@ class Outcome:
 class Finished:
     outcome: Outcome
     is_job: bool
-    notifications: list[int]  # ids of the deliveries the finish made
+    notifications: list[notify.Delivery]  # the deliveries the finish made
 
 
 @lru_cache(maxsize=4)

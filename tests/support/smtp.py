@@ -4,6 +4,7 @@ and reading what was delivered."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from typing import Any
 
 import psycopg
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 from app.db import Row
 from app.settings import Settings
@@ -39,11 +41,14 @@ def free_port() -> int:
 
 
 class Inbox:
-    """The aiosmtpd handler: each accepted message, in the order they came."""
+    """The aiosmtpd handler: each accepted message, in the order they came;
+    with ``reply_after``, the server keeps each message that long before it
+    answers its end, as one checking a large mail does."""
 
-    def __init__(self) -> None:
+    def __init__(self, reply_after: float = 0.0) -> None:
         self._arrived = threading.Condition()
         self.messages: list[EmailMessage] = []
+        self.reply_after = reply_after
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -62,6 +67,7 @@ class Inbox:
         with self._arrived:
             self.messages.append(parsed)
             self._arrived.notify_all()
+        await asyncio.sleep(self.reply_after)
         return "250 OK"
 
     def about(self, instance_id: int) -> list[EmailMessage]:
@@ -84,14 +90,24 @@ class SmtpServer:
     """An SMTP server on a fixed port, which a test can stop and start again
     (the workers' settings name the port once)."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(
+        self, port: int | None = None, *, reply_after: float = 0.0, login: bool = False
+    ) -> None:
         self.port = port or free_port()
-        self.inbox = Inbox()
+        self.inbox = Inbox(reply_after)
+        self.login = login  # offers AUTH (without TLS) and takes any login
         self._controller: Controller | None = None
 
     def start(self) -> None:
+        more: dict[str, Any] = {}
+        if self.login:
+            more = {"auth_require_tls": False, "authenticator": _anyone}
         self._controller = Controller(
-            self.inbox, hostname=HOST, port=self.port, server_hostname="test-smtp"
+            self.inbox,
+            hostname=HOST,
+            port=self.port,
+            server_hostname="test-smtp",
+            **more,
         )
         self._controller.start()
 
@@ -99,6 +115,10 @@ class SmtpServer:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+
+
+def _anyone(*_: Any) -> AuthResult:
+    return AuthResult(success=True)
 
 
 # --- workers that deliver to it ---------------------------------------------
@@ -125,12 +145,12 @@ def mail_settings(settings: Settings, server: SmtpServer, **more: Any) -> Settin
 @contextmanager
 def delivery_worker(
     settings: Settings,
-    queues: tuple[str, ...] = ("default", "notify"),
+    queues: tuple[str, ...] = ("default", "notify", "mail"),
     *,
     pool: str = "prefork",
     concurrency: int = 2,
 ) -> Iterator[str]:
-    """A real worker of these queues (jobs and deliveries by default), with
+    """A real worker of these queues (jobs, notices and mail by default), with
     these settings."""
     tag = settings.queue_prefix.rstrip(".").rsplit("-", 1)[-1]
     name = f"mail-{queues[0]}-{tag}"
@@ -139,6 +159,7 @@ def delivery_worker(
         "SMTP_HOST": settings.smtp_host,
         "SMTP_PORT": str(settings.smtp_port),
         "SMTP_TIMEOUT_SECONDS": str(settings.smtp_timeout_seconds),
+        "SMTP_SEND_TIMEOUT_SECONDS": str(settings.smtp_send_timeout_seconds),
         "PUBLIC_URL": settings.public_url,
         "MAIL_ATTACH_LIMIT": str(settings.mail_attach_limit),
         "NOTIFY_MAX_RETRIES": str(settings.notify_max_retries),

@@ -26,7 +26,7 @@ SECRETS = {
     "JWT_SECRET": "test-jwt-" + "s" * 64,
     "POSTGRES_PASSWORD": "test-postgres-password",
 }
-APP_SERVICES = ("web", "interactive", "worker", "notify", "beat")
+APP_SERVICES = ("web", "interactive", "worker", "notify", "mail", "beat")
 
 
 def compose_command() -> list[str] | None:

@@ -50,7 +50,12 @@ def test_production_seeds_no_demo_unless_asked(tmp_path: Path) -> None:
     [
         "procserv\r\n<jobs@example.com>",
         "procserv <jobs",
+        "procserv <jobs@example.com",
         "a@example.com, b@example.com",
+        "team: jobs@example.com;",
+        "a b c@example.com",
+        "Jöbs <jobs@exämple.com>",
+        "bad",
         "",
     ],
 )
@@ -62,7 +67,8 @@ def test_a_mail_from_no_mail_could_carry_is_refused(
 
 
 @pytest.mark.parametrize(
-    "mail_from", ["procserv <jobs@example.com>", "jobs@example.com"]
+    "mail_from",
+    ["procserv <jobs@example.com>", "jobs@example.com", "Jöbs <jobs@example.com>"],
 )
 def test_a_mail_from_of_one_address_is_taken(tmp_path: Path, mail_from: str) -> None:
     assert Settings(mail_from=mail_from, var_dir=tmp_path).mail_from == mail_from

@@ -8,12 +8,13 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import Any
 
 import psycopg
 import pytest
+from pydantic import SecretStr
 from starlette.testclient import TestClient
 
 from app.db import Row
@@ -229,6 +230,92 @@ def test_the_sweeper_fails_a_stalled_delivery_past_the_give_up_age(
     assert f"The e-mail could not be sent: {failed['detail']}" in _logged(db, job_id)
 
 
+@pytest.fixture
+def server() -> Iterator[Callable[..., SmtpServer]]:
+    """Starts SMTP servers of the test's own, as the test needs them."""
+    made: list[SmtpServer] = []
+
+    def start(**options: Any) -> SmtpServer:
+        smtp = SmtpServer(**options)
+        smtp.start()
+        made.append(smtp)
+        return smtp
+
+    yield start
+    for smtp in made:
+        smtp.stop()
+
+
+def test_an_address_the_mail_library_cannot_take_is_skipped_with_the_reason(
+    mail: Settings, db: psycopg.Connection[Row]
+) -> None:
+    job_id, row = _ended_job(db, mail)
+    # The mail library fails on it with an IndexError, not the ValueError it
+    # raises for other bad addresses.
+    before = db.execute("SELECT email FROM ad_user WHERE ad_user_id = 101").fetchone()
+    db.execute("UPDATE ad_user SET email = 'gardenadmin@' WHERE ad_user_id = 101")
+    try:
+        notify.deliver(mail, db, row["ad_notification_id"])
+    finally:
+        db.execute(
+            "UPDATE ad_user SET email = %s WHERE ad_user_id = 101",
+            (before and before["email"],),
+        )
+
+    (skipped,) = notifications(db, job_id)
+    assert (skipped["status"], skipped["attempts"]) == ("skipped", 1)
+    assert skipped["detail"].endswith("is not valid")
+    reason = skipped["detail"][0].lower() + skipped["detail"][1:]
+    assert f"No e-mail was sent: {reason}" in _logged(db, job_id)
+
+
+def test_an_error_nobody_foresaw_while_sending_fails_the_mail_once_saying_it(
+    mail: Settings, server: Callable[..., SmtpServer], db: psycopg.Connection[Row]
+) -> None:
+    smtp = server(login=True)
+    job_id, row = _ended_job(db, mail)
+    # smtplib cannot send a password outside ASCII: a UnicodeEncodeError, not
+    # one of the SMTP or network errors a delivery expects.
+    accented = mail.model_copy(
+        update={
+            "smtp_port": smtp.port,
+            "smtp_user": "procserv",
+            "smtp_password": SecretStr("pässwörd"),
+        }
+    )
+
+    notify.deliver(accented, db, row["ad_notification_id"])
+
+    (failed,) = notifications(db, job_id)
+    assert (failed["status"], failed["attempts"]) == ("failed", 1)
+    assert failed["detail"].startswith("UnicodeEncodeError")
+    (attempt,) = attempts(db, row["ad_notification_id"])
+    assert (attempt["result"], attempt["error"]) == ("error", failed["detail"])
+    assert f"The e-mail could not be sent: {failed['detail']}" in _logged(db, job_id)
+    assert smtp.inbox.about(job_id) == []
+
+
+def test_a_server_slow_to_answer_the_end_of_a_mail_gets_it_once(
+    mail: Settings, server: Callable[..., SmtpServer], db: psycopg.Connection[Row]
+) -> None:
+    smtp = server(reply_after=3.0)
+    job_id, row = _ended_job(db, mail)
+    # Quick to give up on a silent server, patient with one checking a mail.
+    patient = mail.model_copy(
+        update={
+            "smtp_port": smtp.port,
+            "smtp_timeout_seconds": 1.0,
+            "smtp_send_timeout_seconds": 30.0,
+        }
+    )
+
+    notify.deliver(patient, db, row["ad_notification_id"])
+
+    (sent,) = notifications(db, job_id)
+    assert (sent["status"], sent["attempts"]) == ("sent", 1)
+    assert len(smtp.inbox.about(job_id)) == 1
+
+
 # --- a hung SMTP server -----------------------------------------------------
 
 
@@ -259,44 +346,49 @@ class HungServer:
 @pytest.fixture
 def hung(settings: Settings) -> Iterator[Settings]:
     """Settings of their own queues whose mail goes to a hung server, with a
-    job worker and a notify worker, one run at a time each."""
+    worker each for jobs, notices and mail, one task at a time each."""
     server = HungServer()
-    ours = mail_settings(settings, SmtpServer(server.port), smtp_timeout_seconds=30.0)
+    ours = mail_settings(
+        settings, SmtpServer(server.port), smtp_send_timeout_seconds=30.0
+    )
     with ExitStack() as stack:
         stack.enter_context(delivery_worker(ours, ("default",), concurrency=1))
-        stack.enter_context(
-            delivery_worker(ours, ("notify",), pool="threads", concurrency=1)
-        )
+        for queue in ("notify", "mail"):
+            stack.enter_context(
+                delivery_worker(ours, (queue,), pool="threads", concurrency=1)
+            )
         # Closed first: the notify worker's stop waits for its delivery.
         stack.callback(server.close)
         yield ours
 
 
-def test_a_hung_smtp_server_holds_up_no_job(
+def test_a_hung_smtp_server_holds_up_no_job_and_no_notice(
     hung: Settings, db: psycopg.Connection[Row]
 ) -> None:
     with TestClient(create_app(hung)) as api:
         headers = {"Authorization": "Bearer " + login(api, "GardenAdmin")}
         first = _submit(api, headers)
-        _wait(lambda: _mail_status(db, first) == "sending", "first mail on its way")
+        _wait(lambda: _status(db, first, "E") == "sending", "first mail on its way")
 
-        # Its delivery waits on the server (SMTP_TIMEOUT_SECONDS, 30 s); a job
-        # submitted now runs at once on the job worker all the same.
+        # Its delivery waits on the server (SMTP_SEND_TIMEOUT_SECONDS, 30 s);
+        # a job submitted now runs at once, and both notices go, all the same.
         second = _submit(api, headers)
         _wait(lambda: _job_status(db, second) == "succeeded", "second job run")
+        for job in (first, second):
+            _wait(lambda job=job: _status(db, job, "N") == "sent", f"notice of {job}")
 
-        assert _mail_status(db, first) == "sending"
+        assert _status(db, first, "E") == "sending"
 
 
 def _submit(api: TestClient, headers: dict[str, str]) -> int:
     body: dict[str, Any] = json_body(
-        api.post(JOB + "test-echo", json={"notification-type": "E"}, headers=headers)
+        api.post(JOB + "test-echo", json={"notification-type": "B"}, headers=headers)
     )
     return int(body["id"])
 
 
-def _mail_status(db: psycopg.Connection[Row], job_id: int) -> str | None:
-    rows = notifications(db, job_id)
+def _status(db: psycopg.Connection[Row], job_id: int, channel: str) -> str | None:
+    rows = [row for row in notifications(db, job_id) if row["channel"] == channel]
     return str(rows[0]["status"]) if rows else None
 
 
