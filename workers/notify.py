@@ -783,10 +783,12 @@ def _parameters(
                 row["p_date_to"],
             )
         )
-        if value or value_to:
-            shown.append(
-                (row["label"], f"{value} to {value_to}" if value_to else value)
-            )
+        if value and value_to:
+            shown.append((row["label"], f"{value} to {value_to}"))
+        elif value_to:  # a range open below
+            shown.append((row["label"], f"up to {value_to}"))
+        elif value:
+            shown.append((row["label"], value))
     return shown
 
 

@@ -90,7 +90,12 @@ def test_a_finished_job_mails_its_submitter_the_summary_log_parameters_and_outpu
         db,
         admin,
         "test-echo",
-        {"notification-type": "E", "Label": label, "Qty": 7},
+        {
+            "notification-type": "E",
+            "Label": label,
+            "Qty": 7,
+            "DateOrdered_to": "2026-01-31",
+        },
     )
 
     message = smtp.inbox.wait_for(job["id"])
@@ -101,7 +106,13 @@ def test_a_finished_job_mails_its_submitter_the_summary_log_parameters_and_outpu
     assert message["Auto-Submitted"] == "auto-generated"
     text = _text(message)
     job_url = f"https://procserv.test/api/v1/processes/jobs/{job['id']}"
-    for expected in ("Summary: echoed", f"Label: {label}", "Quantity: 7", "  echo\n"):
+    for expected in (
+        "Summary: echoed",
+        f"Label: {label}",
+        "Quantity: 7",
+        "Date Ordered: up to 2026-01-31",  # a range open below
+        "  echo\n",
+    ):
         assert expected in text, (expected, text)
     assert job_url in text
     assert f'<a href="{job_url}">' in _html(message)
