@@ -37,6 +37,14 @@ def _database_url() -> str:
     if settings.database_url:
         return settings.database_url
     folder = settings.var_dir / "postgres"
+    if not folder.is_dir():
+        # Else the default port might find another run's database.
+        typer.echo(
+            f"No DATABASE_URL, and no database of `make run` in {folder}: start "
+            "`make run` first (with this VAR_DIR), or set DATABASE_URL.",
+            err=True,
+        )
+        raise typer.Exit(2)
     url = EmbeddedPostgres(folder, remembered_port(settings.var_dir, "postgres")).url()
     try:
         psycopg.connect(url, connect_timeout=3).close()
@@ -224,7 +232,16 @@ def mail_catcher(
 
     settings = get_settings()
     configure_logging(settings)
-    asyncio.run(catch_mail(folder or settings.var_dir / "mail", port, host))
+    folder = folder or settings.var_dir / "mail"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        asyncio.run(catch_mail(folder, port, host))
+    except FileExistsError:
+        raise typer.BadParameter(f"{folder} is a file, not a folder") from None
+    except OSError as error:
+        # Most often the port is taken: one line, not a traceback.
+        typer.echo(f"procserv mail-catcher: {error}", err=True)
+        raise typer.Exit(1) from None
 
 
 @cli.command()

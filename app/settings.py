@@ -8,6 +8,7 @@ from email.errors import HeaderParseError
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -51,6 +52,11 @@ def is_one_address(value: str) -> bool:
     return bool(address.domain) and address.addr_spec.isascii()
 
 
+# A span of time a setting gives: finite, and short enough for PostgreSQL's
+# intervals and for timers (a year at most).
+Seconds = Annotated[float, Field(gt=0, le=366 * 24 * 3600, allow_inf_nan=False)]
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
@@ -86,14 +92,14 @@ class Settings(BaseSettings):
 
     # How long an instance may stay queued after it was sent before the sweeper
     # sends it again, and how often the sweeper looks.
-    resend_after_seconds: float = Field(default=300.0, gt=0)
-    sweep_every_seconds: float = Field(default=60.0, gt=0)
+    resend_after_seconds: Seconds = 300.0
+    sweep_every_seconds: Seconds = 60.0
 
     # The service's public root, e.g. https://procserv.example.com; the URLs of
     # outputs are built on it. Empty: from the request's Host header.
     public_url: str = ""
 
-    sync_wait_seconds: float = Field(default=60.0, gt=0)
+    sync_wait_seconds: Seconds = 60.0
     max_body_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
     # A file sent for a FileName parameter, decoded; its base64 (4/3 of it) has to
     # fit in the body limit above.
@@ -123,11 +129,11 @@ class Settings(BaseSettings):
     smtp_password: SecretStr = SecretStr("")
     # Connecting, the greeting, STARTTLS and the login: a server that does not
     # answer is given up on soon.
-    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    smtp_timeout_seconds: Seconds = 30.0
     # Handing over one mail, up to the server's answer to its end: as long as
     # RFC 5321 (4.5.3.2) advises waiting for it, since a server may be checking
     # a large mail, and giving up early sends it again.
-    smtp_send_timeout_seconds: float = Field(default=600.0, gt=0)
+    smtp_send_timeout_seconds: Seconds = 600.0
     mail_from: str = "procserv <procserv@localhost>"
     # Outputs are attached while their total stays within this; the rest are links.
     mail_attach_limit: int = Field(default=10 * 1024 * 1024, ge=0)
@@ -137,9 +143,9 @@ class Settings(BaseSettings):
     # until it is NOTIFY_GIVE_UP_SECONDS old (5 days, as mail servers keep a
     # message in their queue) and fails for good.
     notify_max_retries: int = Field(default=8, ge=0)
-    notify_retry_base_seconds: float = Field(default=30.0, gt=0)
-    notify_retry_max_seconds: float = Field(default=900.0, gt=0)
-    notify_give_up_seconds: float = Field(default=5 * 24 * 3600.0, gt=0)
+    notify_retry_base_seconds: Seconds = 30.0
+    notify_retry_max_seconds: Seconds = 900.0
+    notify_give_up_seconds: Seconds = 5 * 24 * 3600.0
 
     seed_demo: bool | None = None
     demo_passwords: dict[str, str] = {}

@@ -15,10 +15,14 @@ from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
+from typing import TYPE_CHECKING
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from app.settings import Settings, SmtpSecurity
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 # The links of a mail (and of a notice's live event) need the service's address,
 # which a worker cannot learn from a request: PUBLIC_URL, else where ``procserv
@@ -36,6 +40,34 @@ _OUTCOMES = {
 # What a delivery may be retried after: the connection failed or timed out, or
 # the server answered 4xx ("try again later"). Anything else is a bug.
 SEND_ERRORS = (smtplib.SMTPException, OSError)
+
+
+class Unconfirmed(smtplib.SMTPException):
+    """The connection failed while the mail was handed over or its answer was
+    awaited: the server may have the mail, and a retry may deliver a copy."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(
+            "the server took the mail but its answer never came, so it may have "
+            f"been delivered ({describe(error)})"
+        )
+        self.error = error
+
+
+class _Smtp(smtplib.SMTP):
+    """Turns a connection lost in DATA, the part of a mail's conversation after
+    which the server may hold it, into Unconfirmed."""
+
+    def data(self, msg: ReadableBuffer | str) -> tuple[int, bytes]:
+        try:
+            return super().data(msg)
+        except (smtplib.SMTPServerDisconnected, OSError) as error:
+            raise Unconfirmed(error) from error
+
+
+class _SmtpTls(smtplib.SMTP_SSL, _Smtp):
+    pass
+
 
 _templates = Environment(
     loader=PackageLoader("workers", "templates/mail"),
@@ -166,15 +198,21 @@ def send(settings: Settings, message: EmailMessage) -> None:
             smtp.starttls(context=ssl.create_default_context())
         if settings.smtp_user:
             smtp.login(settings.smtp_user, settings.smtp_password.get_secret_value())
-        if smtp.sock is not None:
-            smtp.sock.settimeout(settings.smtp_send_timeout_seconds)
+        _patience(smtp, settings.smtp_send_timeout_seconds)
         smtp.send_message(message)
     finally:
         # Once the server has accepted the mail, a failed goodbye must not turn
-        # the delivery into an error (its retry would send the mail again).
+        # the delivery into an error (its retry would send the mail again), nor
+        # take longer than a greeting may.
+        _patience(smtp, settings.smtp_timeout_seconds)
         with suppress(*SEND_ERRORS):
             smtp.quit()
         smtp.close()
+
+
+def _patience(smtp: smtplib.SMTP, seconds: float) -> None:
+    if smtp.sock is not None:
+        smtp.sock.settimeout(seconds)
 
 
 def _connect(settings: Settings) -> smtplib.SMTP:
@@ -182,8 +220,8 @@ def _connect(settings: Settings) -> smtplib.SMTP:
     timeout = settings.smtp_timeout_seconds
     if settings.smtp_security is SmtpSecurity.TLS:
         context = ssl.create_default_context()
-        return smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
-    return smtplib.SMTP(host, port, timeout=timeout)
+        return _SmtpTls(host, port, timeout=timeout, context=context)
+    return _Smtp(host, port, timeout=timeout)
 
 
 def is_temporary(error: Exception) -> bool:
@@ -195,6 +233,10 @@ def is_temporary(error: Exception) -> bool:
         return error.smtp_code < 500
     if isinstance(error, smtplib.SMTPNotSupportedError):
         return False  # e.g. STARTTLS asked of a server that has none
+    if isinstance(error, ssl.SSLError) and not isinstance(
+        error, ssl.SSLEOFError | ssl.SSLZeroReturnError
+    ):
+        return False  # TLS refused: a certificate or a setting to mend
     return isinstance(error, SEND_ERRORS)
 
 

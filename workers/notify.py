@@ -74,7 +74,7 @@ _UNLOCK = "SELECT pg_advisory_unlock(%s, (%s %% 2147483648)::int)"
 # the delivery finds nothing, instead of the two deadlocking.
 _LOCK_ROW = """
 SELECT n.ad_notification_id, n.channel, n.status, n.attempts, n.message_id,
-       now() - coalesce(n.resent, n.created) AS age, n.resent,
+       n.detail, now() - coalesce(n.resent, n.created) AS age, n.resent,
        i.ad_pinstance_id, i.ad_pinstance_uu, i.ad_client_id, i.ad_org_id,
        i.ad_user_id, i.status AS job_status, i.errormsg, i.started, i.finished,
        coalesce(t.name, p.name) AS process_name, u.name AS user_name, u.email,
@@ -144,8 +144,8 @@ SELECT ad_note_id, false FROM ad_note WHERE ad_pinstance_id = %(id)s
 
 _PARAMETERS = """
 SELECT coalesce(tt.name, pp.name, ip.parametername) AS label, pp.ad_reference_id,
-       ip.p_string, ip.p_string_to, ip.p_number, ip.p_number_to, ip.p_date,
-       ip.p_date_to, ip.info, ip.info_to
+       coalesce(pp.isrange, false) AS isrange, ip.p_string, ip.p_string_to,
+       ip.p_number, ip.p_number_to, ip.p_date, ip.p_date_to, ip.info, ip.info_to
   FROM ad_pinstance_para ip
   JOIN ad_pinstance i ON i.ad_pinstance_id = ip.ad_pinstance_id
   LEFT JOIN ad_process_para pp
@@ -178,9 +178,11 @@ SELECT ad_pinstance_output_id, name, mediatype, size
  ORDER BY created, ad_pinstance_output_id
 """
 
-# Left alone this long, a delivery is not being worked on: its task was never
-# queued, was lost with a worker, or spent its retries. Past the give-up age it
-# fails (with a log line for the job); otherwise it is queued again.
+# Left alone this long, and its advisory lock free (no task at it: a mail may
+# wait on a slow server for SMTP_SEND_TIMEOUT_SECONDS), a delivery is not being
+# worked on: its task was never queued, was lost with a worker, or spent its
+# retries. Past the give-up age it fails (with a log line for the job);
+# otherwise it is queued again.
 _STALLED = """
 UPDATE ad_notification
    SET updated = now(),
@@ -193,6 +195,11 @@ UPDATE ad_notification
                      ELSE detail END
  WHERE status IN ('pending', 'sending')
    AND updated < now() - make_interval(secs => %(after)s)
+   AND NOT EXISTS (
+       SELECT 1 FROM pg_locks l
+        WHERE l.locktype = 'advisory' AND l.objsubid = 2
+          AND l.classid = %(space)s::oid
+          AND l.objid = (ad_notification_id %% 2147483648)::oid)
 RETURNING ad_notification_id, ad_pinstance_id, channel, status, detail
 """
 
@@ -318,6 +325,7 @@ def resend_stalled(
             _STALLED,
             {
                 "after": after,
+                "space": _LOCK_SPACE,
                 "give_up": settings.notify_give_up_seconds,
                 "given_up": _given_up(settings),
             },
@@ -361,6 +369,10 @@ def resend(
             notification_id=row["ad_notification_id"],
         )
     return rows
+
+
+# How mail.describe begins the text of an Unconfirmed error.
+_UNANSWERED = f"{mail.Unconfirmed.__name__}: "
 
 
 def _given_up(settings: Settings) -> str:
@@ -694,16 +706,26 @@ def _mail_failed(
 ) -> None:
     """Record the failed try. A permanent error, or a temporary one past the
     give-up age, ends the delivery; a temporary one raises TryAgain while the
-    task has retries left, and is then left to the sweeper."""
+    task has retries left, and is then left to the sweeper. A mail whose end
+    went unanswered twice in a row ends too: each such try may have delivered
+    a copy, so the server gets at most two."""
     tries = sending.tries
     detail = mail.describe(error)
     temporary = mail.is_temporary(error)
     given_up = (
         temporary and row["age"].total_seconds() > settings.notify_give_up_seconds
     )
-    final = not temporary or given_up
+    unanswered_again = isinstance(error, mail.Unconfirmed) and (
+        row["detail"] or ""
+    ).startswith(_UNANSWERED)
+    final = not temporary or given_up or unanswered_again
     if given_up:
         detail = f"{_given_up(settings)}: {detail}"
+    elif unanswered_again:
+        detail = (
+            f"{detail}; not tried a third time (procserv resend-notifications "
+            "sends it again)"
+        )
     with conn.transaction():
         _close_attempt(conn, row, sending.seqno, "error", detail)
         _end(conn, row, "failed" if final else "pending", detail=detail)
@@ -787,6 +809,8 @@ def _parameters(
             shown.append((row["label"], f"{value} to {value_to}"))
         elif value_to:  # a range open below
             shown.append((row["label"], f"up to {value_to}"))
+        elif value and row["isrange"]:  # a range open above
+            shown.append((row["label"], f"from {value}"))
         elif value:
             shown.append((row["label"], value))
     return shown

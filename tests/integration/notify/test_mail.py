@@ -124,6 +124,23 @@ def test_a_finished_job_mails_its_submitter_the_summary_log_parameters_and_outpu
     assert hashlib.sha256(attached["echo.txt"]).hexdigest() == output["sha256"]
 
 
+def test_a_range_given_only_at_its_start_is_mailed_as_from(
+    api: TestClient,
+    admin: dict[str, str],
+    smtp: SmtpServer,
+    db: psycopg.Connection[Row],
+) -> None:
+    job = _submit(
+        api,
+        db,
+        admin,
+        "test-echo",
+        {"notification-type": "E", "DateOrdered": "2026-01-01"},
+    )
+
+    assert "Date Ordered: from 2026-01-01" in _text(smtp.inbox.wait_for(job["id"]))
+
+
 def test_the_job_shows_its_mail_delivery_to_its_owner(
     api: TestClient, admin: dict[str, str], db: psycopg.Connection[Row]
 ) -> None:

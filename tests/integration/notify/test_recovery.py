@@ -17,9 +17,9 @@ import pytest
 from pydantic import SecretStr
 from starlette.testclient import TestClient
 
-from app.db import Row
+from app.db import Row, connect
 from app.main import create_app
-from app.settings import Settings
+from app.settings import Settings, SmtpSecurity
 from tests.integration.conftest import login
 from tests.integration.helpers import json_body
 from tests.support.smtp import (
@@ -314,6 +314,70 @@ def test_a_server_slow_to_answer_the_end_of_a_mail_gets_it_once(
     (sent,) = notifications(db, job_id)
     assert (sent["status"], sent["attempts"]) == ("sent", 1)
     assert len(smtp.inbox.about(job_id)) == 1
+
+
+def test_a_mail_whose_end_goes_unanswered_twice_is_sent_at_most_twice(
+    mail: Settings, server: Callable[..., SmtpServer], db: psycopg.Connection[Row]
+) -> None:
+    smtp = server(reply_after=3.0)
+    job_id, row = _ended_job(db, mail)
+    # The server keeps each mail, but answers its end after we stopped waiting.
+    hasty = mail.model_copy(
+        update={"smtp_port": smtp.port, "smtp_send_timeout_seconds": 1.0}
+    )
+
+    with pytest.raises(notify.TryAgain):
+        notify.deliver(hasty, db, row["ad_notification_id"])
+    (waiting,) = notifications(db, job_id)
+    assert waiting["status"] == "pending"
+    assert waiting["detail"].startswith(
+        "Unconfirmed: the server took the mail but its answer never came"
+    )
+    notify.deliver(hasty, db, row["ad_notification_id"])
+
+    (failed,) = notifications(db, job_id)
+    assert (failed["status"], failed["attempts"]) == ("failed", 2)
+    assert failed["detail"].endswith(
+        "not tried a third time (procserv resend-notifications sends it again)"
+    )
+    assert f"The e-mail could not be sent: {failed['detail']}" in _logged(db, job_id)
+    _wait(lambda: len(smtp.inbox.about(job_id)) == 2, "both copies kept")
+
+
+def test_a_mail_refused_tls_fails_at_once(
+    mail: Settings, db: psycopg.Connection[Row]
+) -> None:
+    job_id, row = _ended_job(db, mail)
+    # TLS from the start, asked of the module's plain SMTP server.
+    tls = mail.model_copy(update={"smtp_security": SmtpSecurity.TLS})
+
+    notify.deliver(tls, db, row["ad_notification_id"])
+
+    (failed,) = notifications(db, job_id)
+    assert (failed["status"], failed["attempts"]) == ("failed", 1)
+    assert failed["detail"].startswith("SSLError")
+
+
+def test_the_sweeper_leaves_alone_a_delivery_a_task_is_still_at(
+    mail: Settings, settings: Settings, db: psycopg.Connection[Row]
+) -> None:
+    job_id, row = _ended_job(db, mail)
+    db.execute(
+        "UPDATE ad_notification SET status = 'sending', detail = 'SMTP 421 busy',"
+        " created = now() - interval '6 days', updated = now() - interval '1 day'"
+        " WHERE ad_notification_id = %s",
+        (row["ad_notification_id"],),
+    )
+    # A task on a slow server holds the row's lock, as notify.deliver does.
+    with connect(settings.database_url, autocommit=True) as task:
+        task.execute(notify._TRY_LOCK, (notify._LOCK_SPACE, row["ad_notification_id"]))
+        _sweep(mail, db)
+        (held,) = notifications(db, job_id)
+        assert held["status"] == "sending"
+
+    _sweep(mail, db)
+    (failed,) = notifications(db, job_id)
+    assert failed["status"] == "failed"
 
 
 # --- a hung SMTP server -----------------------------------------------------
