@@ -165,6 +165,32 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _mail_settings_agree(self) -> Settings:
+        """Settings of mail that contradict each other, or that smtplib cannot
+        use (it sends a login in ASCII only)."""
+        if self.notify_retry_base_seconds > self.notify_retry_max_seconds:
+            raise ValueError(
+                "NOTIFY_RETRY_BASE_SECONDS must not exceed NOTIFY_RETRY_MAX_SECONDS"
+            )
+        queues = [
+            self.interactive_queue,
+            self.default_queue,
+            self.notify_queue,
+            self.mail_queue,
+        ]
+        if len(set(queues)) != len(queues):
+            raise ValueError(
+                "INTERACTIVE_QUEUE, DEFAULT_QUEUE, NOTIFY_QUEUE and MAIL_QUEUE must "
+                "differ: each keeps its work apart from the others'"
+            )
+        login = self.smtp_user + self.smtp_password.get_secret_value()
+        if not login.isascii():
+            raise ValueError("SMTP_USER and SMTP_PASSWORD must be ASCII (smtplib)")
+        if self.smtp_password.get_secret_value() and not self.smtp_user:
+            raise ValueError("SMTP_PASSWORD is set but SMTP_USER is not")
+        return self
+
+    @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Settings:
         secret = self.jwt_secret.get_secret_value()
         if self.environment is Environment.PRODUCTION and not secret:

@@ -51,6 +51,8 @@ from workers.celery_app import DELIVER_NOTIFICATION
 log = structlog.get_logger(__name__)
 
 FINAL = frozenset({"sent", "skipped", "failed"})
+# At most this many copies of a mail reach the server (see _MAYBE_DELIVERED).
+MAYBE_DELIVERED_AT_MOST = 2
 # The first key of the advisory locks on notification rows (the second is the
 # row's id): "ntfy" in ASCII, apart from the locks other code takes.
 _LOCK_SPACE = 0x6E746679
@@ -181,15 +183,16 @@ SELECT ad_pinstance_output_id, name, mediatype, size
 # Left alone this long, and its advisory lock free (no task at it: a mail may
 # wait on a slow server for SMTP_SEND_TIMEOUT_SECONDS), a delivery is not being
 # worked on: its task was never queued, was lost with a worker, or spent its
-# retries. Past the give-up age it fails (with a log line for the job);
-# otherwise it is queued again.
+# retries. Tried and past the give-up age, it fails (with a log line for the
+# job); otherwise it is queued again (one never tried may wait in a backlog:
+# its task, when it comes, then finds the row busy or done and does nothing).
 _STALLED = """
 UPDATE ad_notification
    SET updated = now(),
-       status = CASE WHEN coalesce(resent, created)
+       status = CASE WHEN attempts > 0 AND coalesce(resent, created)
                           < now() - make_interval(secs => %(give_up)s)
                      THEN 'failed' ELSE status END,
-       detail = CASE WHEN coalesce(resent, created)
+       detail = CASE WHEN attempts > 0 AND coalesce(resent, created)
                           < now() - make_interval(secs => %(give_up)s)
                      THEN %(given_up)s || coalesce(': ' || detail, '')
                      ELSE detail END
@@ -224,6 +227,18 @@ UPDATE ad_notification
 RETURNING ad_notification_id, ad_pinstance_id
 """
 
+# The tries since the row was made or resent that may have delivered the mail:
+# the server's answer to its end never came, or the worker stopped mid-try (an
+# attempt never finished). Conservative: a worker may have stopped before DATA.
+_MAYBE_DELIVERED = """
+SELECT count(*) AS tries
+  FROM ad_notification_attempt a
+  JOIN ad_notification n USING (ad_notification_id)
+ WHERE a.ad_notification_id = %(id)s
+   AND a.started >= coalesce(n.resent, n.created)
+   AND (a.error LIKE 'Unconfirmed: %%' OR a.finished IS NULL)
+"""
+
 _CLOSE_OPEN_ATTEMPTS = """
 UPDATE ad_notification_attempt
    SET finished = now(), result = 'error', error = %(error)s
@@ -246,6 +261,8 @@ class Sending:
     message: EmailMessage
     seqno: int  # of its attempt
     tries: int  # this one included
+    # Earlier tries (since it was made or resent) that may have delivered it.
+    maybe_delivered: int
 
 
 class TryAgain(Exception):
@@ -369,10 +386,6 @@ def resend(
             notification_id=row["ad_notification_id"],
         )
     return rows
-
-
-# How mail.describe begins the text of an Unconfirmed error.
-_UNANSWERED = f"{mail.Unconfirmed.__name__}: "
 
 
 def _given_up(settings: Settings) -> str:
@@ -607,9 +620,25 @@ def _start_mail(
         # Then no job can mail: their logs need no line about it.
         _skip_mail(conn, row, "no SMTP server is configured (SMTP_HOST)", in_log=False)
         return None
-    recipient = _recipient(row)
-    if isinstance(recipient, str):
-        _skip_mail(conn, row, recipient, in_log=True)
+    email = (row["email"] or "").strip()
+    if not email:
+        reason = f"the user {row['user_name']} has no e-mail address"
+        _skip_mail(conn, row, reason, in_log=True)
+        return None
+    recipient = _recipient(row["user_name"], email)
+    if recipient is None:
+        # Failed, not skipped: once the address is mended, a resend sends it.
+        reason = f"the e-mail address of the user {row['user_name']} is not valid"
+        _fail_at_once(conn, row, reason, "notification.bad_address")
+        return None
+    maybe_delivered = _maybe_delivered(conn, row)
+    if maybe_delivered >= MAYBE_DELIVERED_AT_MOST:
+        reason = (
+            f"not sent a third time: {maybe_delivered} tries may have delivered it "
+            "(the server's answer to its end never came, or the worker stopped "
+            "while sending); procserv resend-notifications sends it again"
+        )
+        _fail_at_once(conn, row, reason, "notification.maybe_delivered")
         return None
     again = row["status"] == "sending"
     message_id = row["message_id"] or mail.message_id(str(row["ad_pinstance_uu"]))
@@ -624,7 +653,8 @@ def _start_mail(
     except psycopg.Error:
         raise  # the transaction is lost: nothing can be recorded in it
     except Exception as error:  # any fault in making it is final
-        _not_composed(conn, row, error)
+        detail = f"the mail could not be composed: {mail.describe(error)}"
+        _fail_at_once(conn, row, detail, "notification.not_composed")
         return None
     started = conn.execute(
         _START,
@@ -640,28 +670,44 @@ def _start_mail(
         log.warning(
             "notification.sending_again", message_id=message_id, **_context(row)
         )
-    return Sending(message, seqno, int(started["attempts"]))
+    return Sending(message, seqno, int(started["attempts"]), maybe_delivered)
 
 
-def _recipient(row: Row) -> Address | str:
-    """The submitter's address, or why no mail goes to them."""
-    email = (row["email"] or "").strip()
-    if not email:
-        return f"the user {row['user_name']} has no e-mail address"
+def _recipient(name: str, email: str) -> Address | None:
+    """The submitter's address, or None when it is not one a mail can go to:
+    malformed, more than RFC 5321's lengths, or outside ASCII (smtplib sends
+    those only to servers with SMTPUTF8)."""
     try:
-        return Address(display_name=mail.one_line(row["user_name"]), addr_spec=email)
+        address = Address(display_name=mail.one_line(name), addr_spec=email)
     except Exception:  # the mail library raises more than it says
-        return f"the e-mail address of the user {row['user_name']} is not valid"
+        return None
+    if (
+        not address.username
+        or not address.domain
+        or len(address.username) > 64
+        or len(address.addr_spec) > 254
+        or not address.addr_spec.isascii()
+    ):
+        return None
+    return address
 
 
-def _not_composed(conn: psycopg.Connection[Row], row: Row, error: Exception) -> None:
-    """A mail that cannot be made fails for good: trying again makes the same
-    mail from the same data."""
-    detail = f"the mail could not be composed: {mail.describe(error)}"
+def _maybe_delivered(conn: psycopg.Connection[Row], row: Row) -> int:
+    found = conn.execute(_MAYBE_DELIVERED, {"id": row["ad_notification_id"]})
+    counted = found.fetchone()
+    return int(counted["tries"]) if counted else 0
+
+
+def _fail_at_once(
+    conn: psycopg.Connection[Row], row: Row, reason: str, event: str
+) -> None:
+    """Fail a mail that trying again cannot help (it would be made from the same
+    data, to the same address): the row, its try, the job's log."""
+    detail = reason[:1].upper() + reason[1:]
     _end(conn, row, "failed", counted=1, detail=detail)
     _open_attempt(conn, row, result="error", error=detail)
     _instance_log(conn, row, _log_line(detail))
-    log.error("notification.not_composed", error=detail, exc_info=True, **_context(row))
+    log.error(event, error=detail, **_context(row))
 
 
 def _skip_mail(
@@ -715,9 +761,10 @@ def _mail_failed(
     given_up = (
         temporary and row["age"].total_seconds() > settings.notify_give_up_seconds
     )
-    unanswered_again = isinstance(error, mail.Unconfirmed) and (
-        row["detail"] or ""
-    ).startswith(_UNANSWERED)
+    unanswered_again = (
+        isinstance(error, mail.Unconfirmed)
+        and sending.maybe_delivered + 1 >= MAYBE_DELIVERED_AT_MOST
+    )
     final = not temporary or given_up or unanswered_again
     if given_up:
         detail = f"{_given_up(settings)}: {detail}"

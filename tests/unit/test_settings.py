@@ -72,3 +72,24 @@ def test_a_mail_from_no_mail_could_carry_is_refused(
 )
 def test_a_mail_from_of_one_address_is_taken(tmp_path: Path, mail_from: str) -> None:
     assert Settings(mail_from=mail_from, var_dir=tmp_path).mail_from == mail_from
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            {"notify_retry_base_seconds": 100, "notify_retry_max_seconds": 10},
+            "must not exceed NOTIFY_RETRY_MAX_SECONDS",
+        ),
+        ({"notify_queue": "mail"}, "must differ"),
+        ({"mail_queue": "default"}, "must differ"),
+        ({"smtp_user": "usér", "smtp_password": "secret"}, "must be ASCII"),
+        ({"smtp_user": "procserv", "smtp_password": "pässwörd"}, "must be ASCII"),
+        ({"smtp_password": "secret"}, "SMTP_USER is not"),
+    ],
+)
+def test_mail_settings_that_contradict_or_cannot_work_are_refused(
+    tmp_path: Path, values: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValidationError, match=message):
+        Settings.model_validate({"var_dir": tmp_path, **values})

@@ -133,7 +133,7 @@ def test_a_mail_that_cannot_be_made_fails_once_says_why_and_can_be_sent_again(
 
     (failed,) = notifications(db, job_id)
     assert (failed["status"], failed["attempts"]) == ("failed", 1)
-    assert failed["detail"].startswith("the mail could not be composed: ValueError")
+    assert failed["detail"].startswith("The mail could not be composed: ValueError")
     ((attempt),) = attempts(db, row["ad_notification_id"])
     assert (attempt["result"], attempt["error"]) == ("error", failed["detail"])
     assert f"The e-mail could not be sent: {failed['detail']}" in _logged(db, job_id)
@@ -218,7 +218,8 @@ def test_the_sweeper_fails_a_stalled_delivery_past_the_give_up_age(
     job_id, row = _ended_job(db, mail)
     db.execute(
         "UPDATE ad_notification SET created = now() - interval '6 days',"
-        " updated = now() - interval '1 day', detail = 'SMTP 421 busy'"
+        " updated = now() - interval '1 day', detail = 'SMTP 421 busy',"
+        " attempts = 1"
         " WHERE ad_notification_id = %s",
         (row["ad_notification_id"],),
     )
@@ -246,27 +247,38 @@ def server() -> Iterator[Callable[..., SmtpServer]]:
         smtp.stop()
 
 
-def test_an_address_the_mail_library_cannot_take_is_skipped_with_the_reason(
-    mail: Settings, db: psycopg.Connection[Row]
+@pytest.mark.parametrize(
+    "address",
+    [
+        "gardenadmin@",  # the mail library fails on it with an IndexError
+        "a b@example.com",
+        "jörg@exämple.com",  # smtplib sends it only with SMTPUTF8
+        "x" * 65 + "@example.com",  # RFC 5321: a local part of 64 at most
+    ],
+)
+def test_an_address_no_mail_can_go_to_fails_once_and_can_be_resent_when_mended(
+    mail: Settings, smtp: SmtpServer, db: psycopg.Connection[Row], address: str
 ) -> None:
     job_id, row = _ended_job(db, mail)
-    # The mail library fails on it with an IndexError, not the ValueError it
-    # raises for other bad addresses.
     before = db.execute("SELECT email FROM ad_user WHERE ad_user_id = 101").fetchone()
-    db.execute("UPDATE ad_user SET email = 'gardenadmin@' WHERE ad_user_id = 101")
+    assert before is not None
+    db.execute("UPDATE ad_user SET email = %s WHERE ad_user_id = 101", (address,))
     try:
         notify.deliver(mail, db, row["ad_notification_id"])
     finally:
         db.execute(
-            "UPDATE ad_user SET email = %s WHERE ad_user_id = 101",
-            (before and before["email"],),
+            "UPDATE ad_user SET email = %s WHERE ad_user_id = 101", (before["email"],)
         )
 
-    (skipped,) = notifications(db, job_id)
-    assert (skipped["status"], skipped["attempts"]) == ("skipped", 1)
-    assert skipped["detail"].endswith("is not valid")
-    reason = skipped["detail"][0].lower() + skipped["detail"][1:]
-    assert f"No e-mail was sent: {reason}" in _logged(db, job_id)
+    (failed,) = notifications(db, job_id)
+    assert (failed["status"], failed["attempts"]) == ("failed", 1)
+    assert failed["detail"].endswith("is not valid")
+    assert f"The e-mail could not be sent: {failed['detail']}" in _logged(db, job_id)
+    # The address mended, a resend delivers it.
+    notify.resend(db, [job_id])
+    notify.deliver(mail, db, row["ad_notification_id"])
+    assert notifications(db, job_id)[0]["status"] == "sent"
+    assert len(smtp.inbox.about(job_id)) == 1
 
 
 def test_an_error_nobody_foresaw_while_sending_fails_the_mail_once_saying_it(
@@ -333,15 +345,67 @@ def test_a_mail_whose_end_goes_unanswered_twice_is_sent_at_most_twice(
     assert waiting["detail"].startswith(
         "Unconfirmed: the server took the mail but its answer never came"
     )
+    # Another error between the two does not start the count again.
+    with pytest.raises(notify.TryAgain):
+        notify.deliver(
+            mail.model_copy(update={"smtp_port": free_port()}),
+            db,
+            row["ad_notification_id"],
+        )
     notify.deliver(hasty, db, row["ad_notification_id"])
 
     (failed,) = notifications(db, job_id)
-    assert (failed["status"], failed["attempts"]) == ("failed", 2)
+    assert (failed["status"], failed["attempts"]) == ("failed", 3)
     assert failed["detail"].endswith(
         "not tried a third time (procserv resend-notifications sends it again)"
     )
     assert f"The e-mail could not be sent: {failed['detail']}" in _logged(db, job_id)
     _wait(lambda: len(smtp.inbox.about(job_id)) == 2, "both copies kept")
+
+
+def test_a_mail_two_stopped_workers_may_have_sent_is_not_sent_a_third_time(
+    mail: Settings, smtp: SmtpServer, db: psycopg.Connection[Row]
+) -> None:
+    job_id, row = _ended_job(db, mail)
+    # What two workers killed in the middle of sending leave: the row sending,
+    # two tries never finished.
+    db.execute(
+        "UPDATE ad_notification SET status = 'sending', attempts = 2"
+        " WHERE ad_notification_id = %(id)s",
+        {"id": row["ad_notification_id"]},
+    )
+    db.execute(
+        "INSERT INTO ad_notification_attempt (ad_notification_id, seqno)"
+        " VALUES (%(id)s, 1), (%(id)s, 2)",
+        {"id": row["ad_notification_id"]},
+    )
+
+    notify.deliver(mail, db, row["ad_notification_id"])
+
+    (failed,) = notifications(db, job_id)
+    assert failed["status"] == "failed"
+    assert failed["detail"].startswith(
+        "Not sent a third time: 2 tries may have delivered it"
+    )
+    assert smtp.inbox.about(job_id) == []
+
+
+def test_the_sweeper_gives_up_no_delivery_never_tried(
+    mail: Settings, smtp: SmtpServer, db: psycopg.Connection[Row]
+) -> None:
+    job_id, row = _ended_job(db, mail)
+    # Old, but only waiting behind others in its queue: no try yet.
+    db.execute(
+        "UPDATE ad_notification SET created = now() - interval '6 days',"
+        " updated = now() - interval '1 day' WHERE ad_notification_id = %s",
+        (row["ad_notification_id"],),
+    )
+
+    assert _sweep(mail, db) >= 1
+
+    smtp.inbox.wait_for(job_id)
+    (sent,) = wait_for_deliveries(db, job_id)
+    assert (sent["status"], sent["attempts"]) == ("sent", 1)
 
 
 def test_a_mail_refused_tls_fails_at_once(
@@ -364,7 +428,8 @@ def test_the_sweeper_leaves_alone_a_delivery_a_task_is_still_at(
     job_id, row = _ended_job(db, mail)
     db.execute(
         "UPDATE ad_notification SET status = 'sending', detail = 'SMTP 421 busy',"
-        " created = now() - interval '6 days', updated = now() - interval '1 day'"
+        " attempts = 1, created = now() - interval '6 days',"
+        " updated = now() - interval '1 day'"
         " WHERE ad_notification_id = %s",
         (row["ad_notification_id"],),
     )
