@@ -1,6 +1,8 @@
 """Resolving lookup parameters against the database: a key must name a record that
 exists in the caller's tenant; an identifier, a UUID or a column value must name
-exactly one, whose key is then stored."""
+exactly one, whose key is then stored, with the record's display text as the
+parameter's Info (as iDempiere keeps it: a job's mail names the partner, not its
+id)."""
 
 from __future__ import annotations
 
@@ -23,34 +25,40 @@ SELECT column_name, data_type FROM information_schema.columns
 async def resolve_lookups(
     conn: psycopg.AsyncConnection[Row], coerced: Coerced, client_id: int
 ) -> None:
-    """Replace every lookup value of ``coerced`` by the key it names; a 400 naming
-    the parameter when it names no record, or several."""
+    """Replace every lookup value of ``coerced`` by the key it names, and give it
+    its record's display text (a multiple selection: their texts joined); a 400
+    naming the parameter when it names no record, or several."""
     for spec in coerced.specs:
         if spec.lookup is None:
             continue
-        for values in (coerced.values, coerced.values_to):
+        for values, info in (
+            (coerced.values, coerced.info),
+            (coerced.values_to, coerced.info_to),
+        ):
             value = values.get(spec.column_name)
             if value is None:
                 continue
-            if isinstance(value, tuple):
-                values[spec.column_name] = tuple(
-                    [await _key(conn, spec, item, client_id) for item in value]
-                )
-            else:
-                values[spec.column_name] = await _key(conn, spec, value, client_id)
+            items = value if isinstance(value, tuple) else (value,)
+            found = [await _record(conn, spec, item, client_id) for item in items]
+            keys = tuple(key for key, _ in found)
+            values[spec.column_name] = keys if isinstance(value, tuple) else keys[0]
+            names = [name for _, name in found if name is not None]
+            if names:
+                info[spec.column_name] = ", ".join(names)
 
 
-async def _key(
+async def _record(
     conn: psycopg.AsyncConnection[Row], spec: ParameterSpec, value: Any, client_id: int
-) -> Any:
+) -> tuple[Any, str | None]:
+    """The key of the one record ``value`` names, and its display text."""
     lookup = spec.lookup
     assert lookup is not None
     columns = await _columns(conn, lookup.table)
     condition = _condition(spec, lookup, value, columns)
-    keys = await _find(conn, lookup, columns, condition, client_id)
-    if len(keys) == 1:
-        return keys[0]
-    problem = "matches several records" if keys else "matches no record"
+    records = await _find(conn, lookup, columns, condition, client_id)
+    if len(records) == 1:
+        return records[0]
+    problem = "matches several records" if records else "matches no record"
     raise InvalidParameter(
         f"Invalid value for parameter {spec.column_name}: {_described(value)} "
         f"{problem} of {lookup.table}"
@@ -92,7 +100,7 @@ async def _find(
     columns: Mapping[str, str],
     condition: tuple[sql.Composable, Any],
     client_id: int,
-) -> list[Any]:
+) -> list[tuple[Any, str | None]]:
     conditions: list[sql.Composable] = [condition[0]]
     params: list[Any] = [condition[1]]
     if "ad_client_id" in columns:
@@ -103,10 +111,17 @@ async def _find(
     if lookup.where:
         # Trusted: written by the process's author and stored by the sync step.
         conditions.append(sql.SQL("(" + lookup.where.replace("%", "%%") + ")"))
+    # A display column the table lacks: the key alone is shown.
+    display = (
+        sql.SQL("{}::text").format(sql.Identifier(lookup.display))
+        if lookup.display in columns
+        else sql.NULL
+    )
     query = sql.SQL(
-        "SELECT {key} AS key FROM {table} WHERE {conditions} LIMIT 2"
+        "SELECT {key} AS key, {display} AS name FROM {table} WHERE {conditions} LIMIT 2"
     ).format(
         key=sql.Identifier(lookup.key),
+        display=display,
         table=sql.Identifier(lookup.table),
         conditions=sql.SQL(" AND ").join(conditions),
     )
@@ -115,7 +130,7 @@ async def _find(
             rows = await (await conn.execute(query, params)).fetchall()
     except (psycopg.errors.UndefinedColumn, psycopg.errors.DataError):
         return []
-    return [row["key"] for row in rows]
+    return [(row["key"], row["name"]) for row in rows]
 
 
 async def _columns(conn: psycopg.AsyncConnection[Row], table: str) -> dict[str, str]:

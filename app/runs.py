@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,13 +34,7 @@ from app.errors import (
 )
 from app.lookups import resolve_lookups
 from app.options import RunOptions, run_options
-from app.params import (
-    Coerced,
-    LookupSpec,
-    SessionValues,
-    coerce_parameters,
-    shown,
-)
+from app.params import SessionValues, coerce_parameters, shown
 from app.settings import Settings
 from app.uploads import uploads_to_store
 from processes.declarations import Process
@@ -145,7 +139,6 @@ async def prepare(
     coerced = coerce_parameters(specs, body, values)
     uploads = uploads_to_store(coerced.rows, coerced.values, settings.max_upload_bytes)
     await resolve_lookups(conn, coerced, session.client_id)
-    await _name_lookups(conn, coerced)
     table_id = await _table_of(conn, options)
     await _check_print_format(conn, process, options.print_format)
     declaration = registry().get(process["slug"])
@@ -183,48 +176,6 @@ async def prepare(
         uploads=uploads,
     )
     return Prepared(process, new)
-
-
-async def _name_lookups(conn: psycopg.AsyncConnection[Row], coerced: Coerced) -> None:
-    """Give each lookup value the display text of its record, as iDempiere keeps it
-    in a parameter's Info: a job's mail names the partner, not its id."""
-    for spec in coerced.specs:
-        if spec.lookup is None:
-            continue
-        for values, info in (
-            (coerced.values, coerced.info),
-            (coerced.values_to, coerced.info_to),
-        ):
-            value = values.get(spec.column_name)
-            if value is None:
-                continue
-            keys = value if isinstance(value, tuple) else (value,)
-            names = await _display_texts(conn, spec.lookup, keys)
-            shown_names = [names[key] for key in keys if key in names]
-            if shown_names:
-                info[spec.column_name] = ", ".join(shown_names)
-
-
-async def _display_texts(
-    conn: psycopg.AsyncConnection[Row], lookup: LookupSpec, keys: Sequence[Any]
-) -> dict[Any, str]:
-    """The display text of each record by its key (keys already checked to exist);
-    one query on the key column, whatever the number of keys."""
-    # Table, key and display column come from the dictionary, never a request.
-    query = sql.SQL(
-        "SELECT {key} AS key, {display}::text AS name FROM {table}"
-        " WHERE {key} = ANY(%s)"
-    ).format(
-        key=sql.Identifier(lookup.key),
-        display=sql.Identifier(lookup.display),
-        table=sql.Identifier(lookup.table),
-    )
-    try:
-        async with conn.transaction():
-            rows = await (await conn.execute(query, (list(keys),))).fetchall()
-    except psycopg.errors.UndefinedColumn:
-        return {}  # a display column the table lacks: the key alone is shown
-    return {row["key"]: row["name"] for row in rows if row["name"] is not None}
 
 
 def _check_report_type(declaration: Process, report_type: str | None) -> None:
