@@ -10,10 +10,8 @@ from typing import Annotated
 
 import typer
 
+from app.db import MAX_BIGINT
 from app.settings import get_settings
-
-# The largest id PostgreSQL's bigint holds.
-_MAX_ID = 2**63 - 1
 
 
 class WorkerPool(StrEnum):
@@ -124,7 +122,7 @@ def demo_data(
 def resend_notifications(
     jobs: Annotated[
         list[int] | None,
-        typer.Argument(help="job ids; all failed ones if none", min=1, max=_MAX_ID),
+        typer.Argument(help="job ids; all failed ones if none", min=1, max=MAX_BIGINT),
     ] = None,
 ) -> None:
     """Send failed notifications again (after fixing SMTP settings, say): the

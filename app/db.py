@@ -7,6 +7,7 @@ query is made; anything else is a server fault and stays an exception.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,6 +18,17 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 Row = dict[str, Any]
+
+# The largest id a bigint column (every *_id here) holds.
+MAX_BIGINT = 2**63 - 1
+
+
+def bigint_id(raw: str) -> int | None:
+    """The id a path segment names, or None when no row can have it: not digits,
+    or beyond a bigint."""
+    if not re.fullmatch(r"[0-9]{1,19}", raw) or int(raw) > MAX_BIGINT:
+        return None
+    return int(raw)
 
 
 def sqlalchemy_url(url: str) -> str:

@@ -187,23 +187,28 @@ SELECT ad_pinstance_output_id, name, mediatype, size
 # job); otherwise it is queued again (one never tried may wait in a backlog:
 # its task, when it comes, then finds the row busy or done and does nothing).
 _STALLED = """
-UPDATE ad_notification
+WITH stalled AS (
+    SELECT ad_notification_id,
+           attempts > 0 AND coalesce(resent, created)
+               < now() - make_interval(secs => %(give_up)s) AS given_up
+      FROM ad_notification
+     WHERE status IN ('pending', 'sending')
+       AND updated < now() - make_interval(secs => %(after)s)
+       AND NOT EXISTS (
+           SELECT 1 FROM pg_locks l
+            WHERE l.locktype = 'advisory' AND l.objsubid = 2
+              AND l.classid = %(space)s::oid
+              AND l.objid = (ad_notification_id %% 2147483648)::oid)
+       FOR UPDATE)
+UPDATE ad_notification n
    SET updated = now(),
-       status = CASE WHEN attempts > 0 AND coalesce(resent, created)
-                          < now() - make_interval(secs => %(give_up)s)
-                     THEN 'failed' ELSE status END,
-       detail = CASE WHEN attempts > 0 AND coalesce(resent, created)
-                          < now() - make_interval(secs => %(give_up)s)
-                     THEN %(given_up)s || coalesce(': ' || detail, '')
-                     ELSE detail END
- WHERE status IN ('pending', 'sending')
-   AND updated < now() - make_interval(secs => %(after)s)
-   AND NOT EXISTS (
-       SELECT 1 FROM pg_locks l
-        WHERE l.locktype = 'advisory' AND l.objsubid = 2
-          AND l.classid = %(space)s::oid
-          AND l.objid = (ad_notification_id %% 2147483648)::oid)
-RETURNING ad_notification_id, ad_pinstance_id, channel, status, detail
+       status = CASE WHEN s.given_up THEN 'failed' ELSE n.status END,
+       detail = CASE WHEN s.given_up
+                     THEN %(given_up)s || coalesce(': ' || n.detail, '')
+                     ELSE n.detail END
+  FROM stalled s
+ WHERE n.ad_notification_id = s.ad_notification_id
+RETURNING n.ad_notification_id, n.ad_pinstance_id, n.channel, n.status, n.detail
 """
 
 # An operator's resend: failed deliveries (of these jobs) pending again, with a
@@ -223,7 +228,7 @@ RETURNING ad_notification_id, ad_pinstance_id, channel
 _CRASHED = """
 UPDATE ad_notification
    SET status = 'failed', detail = %(detail)s, updated = now()
- WHERE ad_notification_id = %(id)s AND status NOT IN ('sent', 'skipped', 'failed')
+ WHERE ad_notification_id = %(id)s AND status <> ALL(%(final)s)
 RETURNING ad_notification_id, ad_pinstance_id
 """
 
@@ -445,7 +450,10 @@ def _crashed(
     detail = f"the delivery stopped on an unexpected error: {mail.describe(error)}"
     log.error("notification.crashed", notification_id=notification_id, exc_info=error)
     with conn.transaction():
-        row = conn.execute(_CRASHED, {"id": notification_id, "detail": detail})
+        row = conn.execute(
+            _CRASHED,
+            {"id": notification_id, "detail": detail, "final": sorted(FINAL)},
+        )
         failed = row.fetchone()
         if failed is None:
             return
@@ -703,17 +711,22 @@ def _fail_at_once(
 ) -> None:
     """Fail a mail that trying again cannot help (it would be made from the same
     data, to the same address): the row, its try, the job's log."""
-    detail = reason[:1].upper() + reason[1:]
+    detail = _sentence(reason)
     _end(conn, row, "failed", counted=1, detail=detail)
     _open_attempt(conn, row, result="error", error=detail)
     _instance_log(conn, row, _log_line(detail))
     log.error(event, error=detail, **_context(row))
 
 
+def _sentence(reason: str) -> str:
+    """A reason as a row's detail shows it: capitalised."""
+    return reason[:1].upper() + reason[1:]
+
+
 def _skip_mail(
     conn: psycopg.Connection[Row], row: Row, reason: str, *, in_log: bool
 ) -> None:
-    detail = reason[:1].upper() + reason[1:]
+    detail = _sentence(reason)
     _end(conn, row, "skipped", counted=1, detail=detail)
     _open_attempt(conn, row, result="skipped", error=detail)
     if in_log:

@@ -14,13 +14,12 @@ from starlette.routing import Route
 from app import instances
 from app.auth.guard import require_session
 from app.auth.tokens import Session
-from app.db import Row
+from app.db import Row, bigint_id
 from app.errors import Forbidden, NotFound
 from app.http import json_response, public_base_url
 from app.serialize import job_json
 
 _IS_OPERATOR = "SELECT isoperator FROM ad_role WHERE ad_role_id = %s AND isactive"
-_MAX_ID = 2**63 - 1
 
 
 class JobNotFound(NotFound):
@@ -29,9 +28,10 @@ class JobNotFound(NotFound):
 
 def _job_id(request: Request) -> int:
     raw = request.path_params["id"]
-    if not re.fullmatch(r"[0-9]{1,19}", raw) or int(raw) > _MAX_ID:
+    found = bigint_id(raw)
+    if found is None:
         raise JobNotFound(f"No job found matching id {raw}")
-    return int(raw)
+    return found
 
 
 async def list_jobs(request: Request) -> Response:

@@ -22,14 +22,13 @@ from app import dictionary, notices
 from app.auth import sessions, tokens
 from app.auth.guard import bearer_token, require_session
 from app.auth.tokens import Session
-from app.db import Row
+from app.db import Row, bigint_id
 from app.errors import ApiError, InvalidFilter, InvalidParameter, NotFound, Unauthorized
 from app.http import by_method, json_response, public_base_url
 from app.user_events import Subscription, UserEvent, UserEventHub
 
 log = structlog.get_logger(__name__)
 
-_MAX_ID = 2**63 - 1
 # Comments that keep proxies from closing an idle stream.
 KEEP_ALIVE_SECONDS = 15
 # How often an idle stream checks that its session still stands; one that has an
@@ -51,9 +50,10 @@ class NoticeNotFound(NotFound):
 
 def _notice_id(request: Request) -> int:
     raw = request.path_params["id"]
-    if not re.fullmatch(r"[0-9]{1,19}", raw) or int(raw) > _MAX_ID:
+    found = bigint_id(raw)
+    if found is None:
         raise NoticeNotFound(f"No notice found matching id {raw}")
-    return int(raw)
+    return found
 
 
 def _unread_only(request: Request) -> bool:
