@@ -34,7 +34,6 @@ from app.routes import notices as notice_routes
 from app.settings import Settings
 from tests.conftest import ROOT, service_env
 from tests.integration.helpers import (
-    USER_ROLE,
     Account,
     account,
     create_role,
@@ -80,18 +79,6 @@ def served(settings: Settings) -> Iterator[Served]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
-
-
-@pytest.fixture
-def alice(client: TestClient, db: psycopg.Connection[Row]) -> Iterator[Account]:
-    with account(client, db, "Alice", [USER_ROLE]) as made:
-        yield made
-
-
-@pytest.fixture
-def bob(client: TestClient, db: psycopg.Connection[Row]) -> Iterator[Account]:
-    with account(client, db, "Bob", [USER_ROLE]) as made:
-        yield made
 
 
 class Publisher:

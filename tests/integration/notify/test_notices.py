@@ -3,7 +3,6 @@ nobody else's (another user's or another tenant's notice is a 404)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -12,9 +11,7 @@ from starlette.testclient import TestClient
 
 from app.db import Row
 from tests.integration.helpers import (
-    USER_ROLE,
     Account,
-    account,
     assert_error,
     json_body,
     other_tenant,
@@ -22,18 +19,6 @@ from tests.integration.helpers import (
 from tests.support.notices import make_job, make_notice
 
 NOTICES = "/api/v1/notices"
-
-
-@pytest.fixture
-def alice(client: TestClient, db: psycopg.Connection[Row]) -> Iterator[Account]:
-    with account(client, db, "Alice", [USER_ROLE]) as made:
-        yield made
-
-
-@pytest.fixture
-def bob(client: TestClient, db: psycopg.Connection[Row]) -> Iterator[Account]:
-    with account(client, db, "Bob", [USER_ROLE]) as made:
-        yield made
 
 
 def _list(client: TestClient, who: Account, query: str = "") -> dict[str, Any]:
